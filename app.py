@@ -1,0 +1,32 @@
+"""AI Model Playground: `python app.py` serves it on 127.0.0.1:7860 (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from providers.logs import setup_logging  # noqa: E402
+from ui.app import build_demo  # noqa: E402
+from ui.config import AppSettings  # noqa: E402
+
+setup_logging()
+demo = build_demo()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the AI Model Playground.")
+    parser.add_argument("--share", action="store_true", help="also create a public share link")
+    args = parser.parse_args(argv)
+    settings = AppSettings.from_env()
+    demo.launch(
+        server_name=settings.server_name,
+        server_port=settings.server_port,
+        share=args.share or settings.share,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The provider contract: what every adapter declares and implements."""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .errors import ModelNotSupportedError, NotConfiguredError
+from .events import ChatEvent
+from .messages import Message
+from .session import Visitor
+
+
+class Capability(str, enum.Enum):
+    TEXT = "text"
+    VISION = "vision"
+    IMAGE = "image"
+
+
+@dataclass
+class ChatRequest:
+    """One chat turn: the conversation so far (ending with the user's message) and parameters."""
+
+    messages: list[Message]
+    model: str
+    system_prompt: str = ""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    web_search: bool = False
+    continue_last: bool = False
+    capability: Capability = Capability.TEXT
+
+
+@dataclass
+class ImageRequest:
+    """A text-to-image request; `seed` -1 means "pick one at random"."""
+
+    prompt: str
+    model: str
+    negative_prompt: str = ""
+    width: int = 1024
+    height: int = 1024
+    steps: int | None = None
+    guidance: float | None = None
+    seed: int = -1
+
+    def resolved_seed(self) -> int:
+        """The seed to use: the requested one, or a fresh random one for -1."""
+        return self.seed if self.seed >= 0 else random.randint(0, 2**31 - 1)
+
+
+@dataclass
+class ImageResult:
+    """A generated image (encoded bytes) and what was used to make it."""
+
+    data: bytes
+    model: str
+    seed: int | None
+    width: int
+    height: int
+    mime: str = "image/png"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    working: bool
+    needs_auth: bool
+    configured: bool
+
+
+class Provider:
+    """Base class of every adapter.
+
+    Subclasses set the class attributes and implement `chat` (text and/or
+    vision) and/or `generate_image`. Everything the UI shows comes from here.
+    """
+
+    id: ClassVar[str]
+    label: ClassVar[str]
+    url: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Built-in model lists per capability; the first is the default unless `default_models` says otherwise.
+    models: ClassVar[Mapping[Capability, Sequence[str]]] = {}
+    default_models: ClassVar[Mapping[Capability, str]] = {}
+    aliases: ClassVar[Mapping[str, str]] = {}
+    #: True when any model id may be typed (e.g. any Hub model).
+    accepts_any_model: ClassVar[bool] = False
+    #: False for services known to be gone.
+    working: ClassVar[bool] = True
+    needs_auth: ClassVar[bool] = False
+    #: A note shown next to the provider in the UI (e.g. why it is not working).
+    note: ClassVar[str] = ""
+
+    # -- identity and status -------------------------------------------------
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def is_configured(self) -> bool:
+        """True when the operator's settings allow this provider to be used."""
+        return True
+
+    def is_working(self) -> bool:
+        """Whether the service is expected to answer (may depend on settings)."""
+        return self.working
+
+    def status(self) -> ProviderStatus:
+        return ProviderStatus(self.is_working(), self.needs_auth, self.is_configured())
+
+    # -- models -----------------------------------------------------------------
+    def model_list(self, capability: Capability) -> list[str]:
+        """The built-in model list for a capability (no network)."""
+        return list(self.models.get(capability, ()))
+
+    async def list_models(self, capability: Capability) -> list[str]:
+        """Models for a capability; adapters may discover them lazily (cached, with timeouts)."""
+        return self.model_list(capability)
+
+    def default_model(self, capability: Capability) -> str:
+        if capability in self.default_models:
+            return self.default_models[capability]
+        models = self.model_list(capability)
+        return models[0] if models else ""
+
+    def get_model(self, capability: Capability, name: str | None = None,
+                  known: Sequence[str] | None = None) -> str:
+        """Resolve an alias; empty means the default; unknown ids are an error unless free-form ids are accepted."""
+        name = (name or "").strip()
+        if not name:
+            return self.default_model(capability)
+        name = self.aliases.get(name, name)
+        candidates = list(known) if known is not None else self.model_list(capability)
+        if name in candidates or self.accepts_any_model:
+            return name
+        listed = ", ".join(candidates[:8]) + (", ..." if len(candidates) > 8 else "")
+        raise ModelNotSupportedError(
+            self.label, f"{name!r} is not offered for {capability.value}",
+            hint=f"Choose one of: {listed}" if listed else "",
+        )
+
+    # -- work ---------------------------------------------------------------------
+    def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
+        """Stream one chat turn as typed events. Raise ProviderError subclasses on failure."""
+        raise NotConfiguredError(self.label, "this provider does not chat")
+
+    async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
+        """Generate one image. Raise ProviderError subclasses on failure."""
+        raise NotConfiguredError(self.label, "this provider does not generate images")
+
+    def describe(self) -> dict[str, Any]:
+        """The provider as the public `/providers` endpoint lists it."""
+        status = self.status()
+        return {
+            "id": self.id,
+            "label": self.label,
+            "url": self.url,
+            "capabilities": sorted(c.value for c in self.capabilities),
+            "models": {c.value: self.model_list(c) for c in sorted(self.capabilities, key=lambda c: c.value)},
+            "default_models": {c.value: self.default_model(c) for c in sorted(self.capabilities, key=lambda c: c.value)},
+            "working": status.working,
+            "needs_auth": status.needs_auth,
+            "configured": status.configured,
+            "note": self.note,
+        }

@@ -1,0 +1,158 @@
+"""Image intake: validate, orient, convert and shrink images before they go to a provider."""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .config import env_int
+from .errors import InputError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Limits for incoming images; defaults documented in the README."""
+
+    max_side: int = 1280
+    max_bytes: int = 400_000
+    max_pixels: int = 50_000_000
+    max_file_bytes: int = 25_000_000
+    max_per_message: int = 8
+
+    @classmethod
+    def from_env(cls) -> ImageLimits:
+        return cls(
+            max_side=env_int("IMAGE_MAX_SIDE", cls.max_side, minimum=64),
+            max_bytes=env_int("IMAGE_MAX_BYTES", cls.max_bytes, minimum=20_000),
+            max_pixels=env_int("IMAGE_MAX_PIXELS", cls.max_pixels, minimum=1_000_000),
+            max_file_bytes=env_int("IMAGE_MAX_FILE_BYTES", cls.max_file_bytes, minimum=100_000),
+            max_per_message=env_int("IMAGE_MAX_PER_MESSAGE", cls.max_per_message, minimum=1),
+        )
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image ready to send: RGB, bounded size, JPEG-encoded."""
+
+    data: bytes
+    width: int
+    height: int
+    mime: str = "image/jpeg"
+    name: str = "image.jpg"
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{self.base64()}"
+
+
+def prepare_image(source: str | os.PathLike | bytes, limits: ImageLimits | None = None) -> PreparedImage:
+    """Validate and normalise one image from a path or bytes.
+
+    Raises InputError with a clear message for non-images, corrupt files,
+    decompression bombs and oversized files.
+    """
+    limits = limits or ImageLimits.from_env()
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise InputError(f"Image file {path.name!r} could not be read.") from exc
+        return _prepare_path(str(path), stat.st_mtime_ns, stat.st_size, limits)
+    return _prepare_bytes(bytes(source), "image", limits)
+
+
+@lru_cache(maxsize=256)
+def _prepare_path(path: str, _mtime_ns: int, size: int, limits: ImageLimits) -> PreparedImage:
+    # Cached per (path, mtime, size): earlier turns' images are not re-encoded every turn.
+    name = Path(path).name
+    if size > limits.max_file_bytes:
+        raise InputError(
+            f"Image {name!r} is {size / 1e6:.1f} MB; the limit is {limits.max_file_bytes / 1e6:.0f} MB."
+        )
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return _prepare_bytes(data, name, limits)
+
+
+def _prepare_bytes(data: bytes, name: str, limits: ImageLimits) -> PreparedImage:
+    if not data:
+        raise InputError(f"{name!r} is empty, not an image.")
+    if len(data) > limits.max_file_bytes:
+        raise InputError(
+            f"Image {name!r} is {len(data) / 1e6:.1f} MB; the limit is {limits.max_file_bytes / 1e6:.0f} MB."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise InputError(
+                    f"Image {name!r} is {width}x{height} pixels, over the limit of "
+                    f"{limits.max_pixels / 1e6:.0f} megapixels."
+                )
+            image.draft("RGB", (limits.max_side, limits.max_side))
+            image.load()
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"Image {name!r} is too large to decode safely.") from exc
+    except UnidentifiedImageError as exc:
+        raise InputError(f"{name!r} is not an image in a format we can read.") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"Image {name!r} is corrupt or truncated.") from exc
+    image = ImageOps.exif_transpose(image)
+    image = _to_rgb(image)
+    image.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
+    encoded = _encode_within(image, limits.max_bytes)
+    stem = Path(name).stem or "image"
+    return PreparedImage(encoded, image.width, image.height, name=f"{stem}.jpg")
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _encode_within(image: Image.Image, max_bytes: int) -> bytes:
+    """JPEG-encode, lowering quality then size until the result fits `max_bytes`."""
+    quality = 85
+    while True:
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=quality, optimize=True)
+        data = buffer.getvalue()
+        if len(data) <= max_bytes or (quality <= 50 and min(image.size) <= 64):
+            return data
+        if quality > 50:
+            quality -= 15
+        else:
+            image = image.resize((max(1, image.width * 3 // 4), max(1, image.height * 3 // 4)))
+
+
+def prepare_images(sources: list, limits: ImageLimits | None = None) -> list[PreparedImage]:
+    """Prepare several images of one message, enforcing the per-message cap."""
+    limits = limits or ImageLimits.from_env()
+    if len(sources) > limits.max_per_message:
+        raise InputError(
+            f"{len(sources)} images in one message; the limit is {limits.max_per_message}."
+        )
+    return [prepare_image(source, limits) for source in sources]

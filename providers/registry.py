@@ -1,0 +1,87 @@
+"""The registry: the one place that lists adapters.
+
+Adding a provider = one adapter file + one line in `BUILTIN_PROVIDERS`.
+Operators and tests may add more with `PLAYGROUND_EXTRA_PROVIDERS`
+("module:Class,..."), and choose which are shown with `PLAYGROUND_PROVIDERS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+
+from .base import Capability, Provider
+from .config import env_list
+from .errors import UnknownProviderError
+
+logger = logging.getLogger(__name__)
+
+#: Built-in adapters as "module:Class", imported when the registry is first built.
+BUILTIN_PROVIDERS: tuple[str, ...] = (
+)
+
+
+def load_class(spec: str) -> type[Provider]:
+    module_name, _, attr = spec.partition(":")
+    module = importlib.import_module(module_name)
+    cls = getattr(module, attr)
+    if not (isinstance(cls, type) and issubclass(cls, Provider)):
+        raise TypeError(f"{spec} is not a Provider subclass")
+    return cls
+
+
+class Registry:
+    """Providers by id, in display order."""
+
+    def __init__(self, providers: Iterable[Provider]) -> None:
+        self._providers: dict[str, Provider] = {}
+        for provider in providers:
+            if provider.id in self._providers:
+                raise ValueError(f"Duplicate provider id {provider.id!r}")
+            self._providers[provider.id] = provider
+
+    def all(self) -> list[Provider]:
+        return list(self._providers.values())
+
+    def ids(self) -> list[str]:
+        return list(self._providers)
+
+    def for_capability(self, capability: Capability) -> list[Provider]:
+        return [p for p in self._providers.values() if p.supports(capability)]
+
+    def get(self, provider_id: str) -> Provider:
+        provider = self._providers.get((provider_id or "").strip())
+        if provider is None:
+            raise UnknownProviderError(
+                f"Unknown provider {provider_id!r}. Available: {', '.join(self._providers) or 'none'}."
+            )
+        return provider
+
+    def default_for(self, capability: Capability) -> Provider | None:
+        """The first working, configured provider offering a capability."""
+        candidates = self.for_capability(capability)
+        for provider in candidates:
+            status = provider.status()
+            if status.working and status.configured:
+                return provider
+        return candidates[0] if candidates else None
+
+
+def build_registry() -> Registry:
+    """Instantiate the built-in and extra providers, honouring PLAYGROUND_PROVIDERS."""
+    specs = list(BUILTIN_PROVIDERS) + env_list("PLAYGROUND_EXTRA_PROVIDERS")
+    providers: list[Provider] = []
+    for spec in specs:
+        try:
+            providers.append(load_class(spec)())
+        except Exception:
+            logger.exception("Could not load provider %s; it is left out", spec)
+    chosen = env_list("PLAYGROUND_PROVIDERS")
+    if chosen:
+        by_id = {p.id: p for p in providers}
+        unknown = [pid for pid in chosen if pid not in by_id]
+        if unknown:
+            logger.warning("PLAYGROUND_PROVIDERS names unknown providers: %s", ", ".join(unknown))
+        providers = [by_id[pid] for pid in chosen if pid in by_id]
+    return Registry(providers)

@@ -1,0 +1,98 @@
+"""Starting servers on 127.0.0.1 on free ports for tests, and stopping them cleanly."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port the OS says is free on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_asgi(app, *, port: int | None = None) -> Iterator[str]:
+    """Run an ASGI app (e.g. Starlette) with uvicorn in a thread; yields its base URL."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def launch_blocks(demo) -> Iterator[str]:
+    """Launch a Gradio Blocks in-process on a free port; yields its URL, closes it after."""
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
+                            quiet=True)
+    try:
+        yield url.rstrip("/") + "/"
+    finally:
+        demo.close()
+
+
+def wait_for_info(url: str, timeout: float, process: subprocess.Popen | None = None) -> float:
+    """Poll /gradio_api/info until it answers; returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"app exited with code {process.returncode}")
+        try:
+            if httpx.get(url + "gradio_api/info", timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer /gradio_api/info within {timeout} s")
+
+
+@contextlib.contextmanager
+def app_subprocess(env: dict[str, str] | None = None, *, args: list[str] | None = None,
+                   offline: bool = True, timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run `python app.py` (behind a no-network guard when `offline`) on a free port."""
+    port = free_port()
+    full_env = {**os.environ, **(env or {}), "GRADIO_SERVER_PORT": str(port),
+                "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable]
+    if offline:
+        command += [str(ROOT / "tests" / "support" / "offline.py")]
+    command += [str(ROOT / "app.py"), *(args or [])]
+    log = open(full_env.get("GRADIO_TEMP_DIR", "/tmp") + f"/app-{port}.log", "w+")
+    process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_info(url, timeout, process)
+        process.log_path = log.name  # type: ignore[attr-defined]
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

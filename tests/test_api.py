@@ -1,0 +1,188 @@
+"""The public API through gradio_client against the app with the fake provider."""
+
+from __future__ import annotations
+
+import io
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+
+def test_providers_lists_registered_providers(client):
+    listing = client.predict(api_name="/providers")
+    assert [p["id"] for p in listing] == ["fake"]
+    fake = listing[0]
+    assert set(fake) >= {"id", "label", "capabilities", "models", "default_models", "working",
+                         "needs_auth", "configured"}
+    assert fake["capabilities"] == ["image", "text", "vision"]
+    assert fake["default_models"]["text"] == "echo"
+    assert fake["working"] is True and fake["configured"] is True
+
+
+def test_api_documents_public_endpoints_only(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert names == {"/chat", "/vision", "/image", "/providers"}
+    chat = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/chat"]
+    assert [p["parameter_name"] for p in chat["parameters"]] == [
+        "messages", "provider", "model", "system_prompt", "temperature", "max_tokens", "top_p"]
+
+
+def test_chat_streams_cumulative_reply(client):
+    job = client.submit(
+        messages=[{"role": "user", "content": "hello there friend"}],
+        provider="fake", model="echo", system_prompt="", temperature=0.7, max_tokens=100, top_p=0.9,
+        api_name="/chat",
+    )
+    final = job.result(timeout=30)
+    assert final == "Echo: hello there friend"
+    outputs = job.outputs()
+    assert outputs[-1] == final
+    assert all(final.startswith(o) for o in outputs)
+
+
+def test_chat_streams_before_the_answer_ends(client, monkeypatch):
+    job = client.submit(
+        messages=[{"role": "user", "content": "count 30"}], provider="fake", model="slow",
+        system_prompt="", temperature=0.7, max_tokens=100, top_p=0.9, api_name="/chat",
+    )
+    first_partial = None
+    for output in job:
+        if first_partial is None:
+            first_partial = output
+    final = job.result(timeout=30)
+    assert first_partial is not None and len(first_partial) < len(final)
+    assert len(job.outputs()) >= 3
+
+
+def test_chat_accepts_alias_default_model_and_system_prompt(client):
+    final = client.predict(
+        messages=[{"role": "user", "content": "hi"}], provider="fake", model="e",
+        system_prompt="be brief", temperature=0.7, max_tokens=100, top_p=0.9, api_name="/chat",
+    )
+    assert final == "[be brief] Echo: hi"
+    final = client.predict(messages=[{"role": "user", "content": "hi"}], provider="fake", model="",
+                           system_prompt="", temperature=0.7, max_tokens=100, top_p=0.9, api_name="/chat")
+    assert final == "Echo: hi"
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"messages": [{"role": "user", "content": "   "}]}, "empty"),
+    ({"messages": []}, "empty"),
+    ({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]},
+     "must end with a user message"),
+    ({"provider": "nope"}, "Unknown provider 'nope'"),
+    ({"model": "gpt-17"}, "Fake Provider: model not supported"),
+    ({"messages": [{"role": "user", "content": "fail:rate"}]}, "Fake Provider: rate limited"),
+    ({"messages": [{"role": "user", "content": "fail-mid:down"}]}, "Fake Provider: service unavailable"),
+    ({"messages": [{"role": "robot", "content": "x"}]}, "Unknown message role"),
+])
+def test_chat_failures_are_clear_app_errors(client, kwargs, expected):
+    args = {"messages": [{"role": "user", "content": "hi"}], "provider": "fake", "model": "echo",
+            "system_prompt": "", "temperature": 0.7, "max_tokens": 100, "top_p": 0.9, **kwargs}
+    with pytest.raises(AppError) as info:
+        client.predict(**args, api_name="/chat")
+    assert expected in str(info.value)
+
+
+def test_chat_after_a_failure_still_works(client):
+    with pytest.raises(AppError):
+        client.predict(messages=[{"role": "user", "content": "fail:down"}], provider="fake", model="echo",
+                       system_prompt="", temperature=0.7, max_tokens=10, top_p=0.9, api_name="/chat")
+    assert client.predict(messages=[{"role": "user", "content": "ok"}], provider="fake", model="echo",
+                          system_prompt="", temperature=0.7, max_tokens=10, top_p=0.9,
+                          api_name="/chat") == "Echo: ok"
+
+
+def _png(tmp_path, name, size):
+    path = tmp_path / name
+    Image.new("RGB", size, (200, 10, 10)).save(path)
+    return str(path)
+
+
+def test_vision_sends_images_and_keeps_history_images(client, tmp_path):
+    first = _png(tmp_path, "a.png", (640, 480))
+    reply = client.predict(prompt="what is this?", images=[handle_file(first)], history=[],
+                           provider="fake", model="describe", temperature=0.5, max_tokens=100,
+                           api_name="/vision")
+    assert reply == "I see 1 image(s): 640x480. You asked: what is this?"
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "what is this?"},
+                                     {"type": "file", "file": handle_file(first)}]},
+        {"role": "assistant", "content": reply},
+    ]
+    second = _png(tmp_path, "b.png", (300, 200))
+    reply = client.predict(prompt="and this?", images=[handle_file(second)], history=history,
+                           provider="fake", model="describe", temperature=0.5, max_tokens=100,
+                           api_name="/vision")
+    assert reply == "I see 2 image(s): 640x480, 300x200. You asked: and this?"
+
+
+def test_vision_rejects_bad_images(client, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 100)
+    with pytest.raises(AppError, match="corrupt|not an image"):
+        client.predict(prompt="?", images=[handle_file(str(bad))], history=[], provider="fake",
+                       model="describe", temperature=0.5, max_tokens=100, api_name="/vision")
+    with pytest.raises(AppError, match="Add an image"):
+        client.predict(prompt="?", images=[], history=[], provider="fake", model="describe",
+                       temperature=0.5, max_tokens=100, api_name="/vision")
+
+
+def test_vision_refuses_server_paths_in_history(client):
+    history = [{"role": "user", "content": [{"type": "file", "file": {"path": "/etc/hostname.png"}}]},
+               {"role": "assistant", "content": "ok"}]
+    with pytest.raises(AppError, match="not uploaded to this app"):
+        client.predict(prompt="?", images=[], history=history, provider="fake", model="describe",
+                       temperature=0.5, max_tokens=100, api_name="/vision")
+
+
+def test_image_returns_file_and_what_was_used(client):
+    path, info = client.predict(prompt="a red square", provider="fake", model="pattern", negative_prompt="",
+                                width=512, height=384, steps=4, guidance=3.5, seed=42, api_name="/image")
+    with Image.open(path) as image:
+        assert image.size == (512, 384)
+        assert image.getpixel((0, 0)) == (42, 0, 0)
+    assert info["provider"] == "fake" and info["model"] == "pattern"
+    assert (info["seed"], info["width"], info["height"]) == (42, 512, 384)
+    assert info["seconds"] >= 0
+
+
+def test_image_random_seed_is_reported_and_sizes_clamped(client):
+    _, info = client.predict(prompt="x", provider="fake", model="", negative_prompt="", width=99999,
+                             height=10, steps=500, guidance=3.5, seed=-1, api_name="/image")
+    assert info["seed"] >= 0
+    assert (info["width"], info["height"]) == (2048, 256)
+
+
+def test_image_errors_are_clear(client):
+    with pytest.raises(AppError, match="Fake Provider: sign-in required"):
+        client.predict(prompt="fail:auth", provider="fake", model="pattern", negative_prompt="", width=256,
+                       height=256, steps=4, guidance=3.5, seed=1, api_name="/image")
+    with pytest.raises(AppError, match="empty"):
+        client.predict(prompt="  ", provider="fake", model="pattern", negative_prompt="", width=256,
+                       height=256, steps=4, guidance=3.5, seed=1, api_name="/image")
+
+
+def test_concurrent_chats_overlap_instead_of_queuing(app_url):
+    """Eight 1-second streams finish in far less than eight seconds."""
+    n, words = 8, 20  # 20 words x 0.05 s = 1 s each
+
+    def one(_):
+        client = Client(app_url, verbose=False)
+        try:
+            return client.predict(messages=[{"role": "user", "content": f"count {words}"}], provider="fake",
+                                  model="slow", system_prompt="", temperature=0.7, max_tokens=100, top_p=0.9,
+                                  api_name="/chat")
+        finally:
+            client.close()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(one, range(n)))
+    elapsed = time.monotonic() - started
+    assert all(r.split()[-1] == f"w{words - 1}" for r in results)
+    assert elapsed < n * 1.0 * 0.5, f"{n} concurrent 1 s streams took {elapsed:.1f} s"

@@ -1,0 +1,1 @@
+"""The Gradio app: tabs, public API endpoints and their wiring."""

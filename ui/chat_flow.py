@@ -1,0 +1,48 @@
+"""The streaming loop shared by the chat tabs: turn events into chatbot frames, keep partial answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import gradio as gr
+
+from providers import Capability, Message, PlaygroundError
+
+from .context import AppContext
+from .frames import frames
+from .render import turn_messages
+from .service import Turn, describe_error
+
+
+async def stream_turn_messages(
+    ctx: AppContext,
+    messages: list[Message],
+    *,
+    provider_id: str,
+    model: str,
+    request: gr.Request | None,
+    capability: Capability,
+    **params,
+) -> AsyncIterator[list[gr.ChatMessage]]:
+    """Yield the assistant messages of a turn as it streams.
+
+    On failure the partial answer stays, an error block is appended and a toast
+    names the provider and the cause; the chat itself never breaks.
+    """
+    visitor = ctx.visitor(request)
+    turn: Turn | None = None
+    try:
+        stream = ctx.playground.chat(messages, provider_id=provider_id, model=model, visitor=visitor,
+                                     capability=capability, **params)
+        async for turn in frames(stream, ctx.settings.frame_interval):
+            yield turn_messages(turn)
+    except PlaygroundError as exc:
+        message = describe_error(exc)
+        gr.Warning(message)
+        if turn is None:
+            yield [gr.ChatMessage(role="assistant", content=message, metadata={"title": "⚠️ Error"})]
+        else:
+            yield turn_messages(turn, done=True, error=message)
+        return
+    if turn is not None:
+        yield turn_messages(turn, done=True)

@@ -1,0 +1,58 @@
+"""What every tab and endpoint shares: the registry, the use cases and the visitors."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from providers import PlaygroundError, Registry, Visitor, VisitorStore
+from providers.messages import HistoryReader
+
+from .config import AppSettings
+from .service import Playground, describe_error
+
+logger = logging.getLogger(__name__)
+
+#: Request headers an API caller may use to pass its own credentials.
+HF_TOKEN_HEADER = "x-hf-token"
+IP_TOKEN_HEADER = "x-ip-token"
+
+
+class AppContext:
+    """Shared services for one app instance."""
+
+    def __init__(self, registry: Registry, settings: AppSettings) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.playground = Playground(registry, max_prompt_chars=settings.max_prompt_chars)
+        self.visitors = VisitorStore()
+
+    def history_reader(self) -> HistoryReader:
+        """Reads history, accepting image files only from Gradio's upload folder."""
+        return HistoryReader(allowed_dirs=[get_upload_folder()])
+
+    def visitor(self, request: gr.Request | None) -> Visitor:
+        """The visitor behind a request, with this call's per-request headers applied."""
+        session_id = getattr(request, "session_hash", None) or f"anonymous-{uuid.uuid4().hex}"
+        visitor = self.visitors.get(session_id)
+        headers = getattr(request, "headers", None) or {}
+        visitor.ip_token = headers.get(IP_TOKEN_HEADER) or None
+        header_token = headers.get(HF_TOKEN_HEADER)
+        if header_token and not visitor.hf_token:
+            visitor.set_credentials(hf_token=header_token, huggingchat_cookie=visitor.huggingchat_cookie)
+        return visitor
+
+    def release(self, request: gr.Request | None) -> None:
+        session_id = getattr(request, "session_hash", None)
+        if session_id:
+            self.visitors.release(session_id)
+
+
+def gradio_error(exc: BaseException) -> gr.Error:
+    """The toast / AppError for a failure, with the same message the UI shows."""
+    if not isinstance(exc, PlaygroundError):
+        logger.exception("Unexpected failure", exc_info=exc)
+    return gr.Error(describe_error(exc), print_exception=False)

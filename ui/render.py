@@ -1,0 +1,76 @@
+"""Turning a Turn into what the chatbot shows."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import gradio as gr
+from gradio.utils import get_upload_folder
+
+from providers import ImageOutput
+
+from .service import Turn
+
+_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
+
+
+def save_image_bytes(data: bytes, mime: str = "image/png") -> str:
+    """Write image bytes into Gradio's upload folder (content-addressed) and return the path."""
+    folder = Path(get_upload_folder()) / "playground"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (hashlib.sha256(data).hexdigest()[:32] + _SUFFIX.get(mime, ".png"))
+    if not path.exists():
+        tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    return str(path)
+
+
+def caption(turn: Turn) -> str:
+    """"Provider · model · 0.42 s to first token · 31 tok/s"."""
+    parts = [turn.provider, turn.model]
+    if turn.time_to_first_token is not None:
+        parts.append(f"{turn.time_to_first_token:.2f} s to first token")
+    if turn.tokens_per_second is not None:
+        parts.append(f"{turn.tokens_per_second:.0f} tok/s")
+    elif turn.ended is not None:
+        parts.append(f"{turn.elapsed:.1f} s")
+    return " · ".join(parts)
+
+
+def turn_messages(turn: Turn, *, done: bool = False, error: str | None = None) -> list[gr.ChatMessage]:
+    """The assistant messages for one turn: thinking, answer, images, sources, caption, error.
+
+    Everything except the answer text and images carries a metadata title, which
+    marks it display-only (it is not sent back to providers on later turns).
+    """
+    reply = turn.reply
+    out: list[gr.ChatMessage] = []
+    if reply.reasoning:
+        out.append(gr.ChatMessage(
+            role="assistant", content=reply.reasoning,
+            metadata={"title": "Thinking", "status": "done" if (reply.text or done) else "pending"},
+        ))
+    if reply.text:
+        out.append(gr.ChatMessage(role="assistant", content=reply.text))
+    elif reply.status and not done:
+        out.append(gr.ChatMessage(role="assistant", content="",
+                                  metadata={"title": reply.status, "status": "pending"}))
+    for image in reply.images:
+        out.append(gr.ChatMessage(role="assistant", content=gr.Image(_image_path(image))))
+    if reply.sources:
+        links = "\n".join(f"{i}. [{s.title or s.url}]({s.url})" for i, s in enumerate(reply.sources, 1))
+        out.append(gr.ChatMessage(role="assistant", content=links, metadata={"title": "Sources"}))
+    if error:
+        out.append(gr.ChatMessage(role="assistant", content=error, metadata={"title": "⚠️ Error"}))
+    if done:
+        out.append(gr.ChatMessage(role="assistant", content="", metadata={"title": caption(turn)}))
+    if not out:
+        out.append(gr.ChatMessage(role="assistant", content="", metadata={"title": "Waiting for the first token…", "status": "pending"}))
+    return out
+
+
+def _image_path(image: ImageOutput) -> str:
+    return save_image_bytes(image.data, image.mime)

@@ -1,0 +1,251 @@
+"""The playground's use cases, shared by the tabs and the public API (no gradio here).
+
+`Playground.chat` validates a turn, resolves provider and model, streams the
+provider's events into a `Turn` and measures it; `Playground.image` does the
+same for text-to-image. Unexpected adapter bugs become clear provider errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from providers import (
+    Capability,
+    ChatRequest,
+    ImageRequest,
+    ImageResult,
+    InputError,
+    Message,
+    PlaygroundError,
+    ProviderError,
+    Registry,
+    Reply,
+    TextDelta,
+    Visitor,
+)
+from providers.errors import ProtocolError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SIDE_RANGE = (256, 2048)
+IMAGE_STEPS_RANGE = (1, 100)
+GUIDANCE_RANGE = (0.0, 30.0)
+SEED_MAX = 2**31 - 1
+
+
+@dataclass
+class Turn:
+    """One chat turn in progress: the reply so far plus who answered and how fast."""
+
+    provider_id: str
+    provider: str
+    model: str
+    reply: Reply = field(default_factory=Reply)
+    started: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    ended: float | None = None
+    tokens: int = 0
+    error: PlaygroundError | None = None
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        return None if self.first_token_at is None else self.first_token_at - self.started
+
+    @property
+    def elapsed(self) -> float:
+        return (self.ended or time.perf_counter()) - self.started
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if self.first_token_at is None or self.tokens < 2:
+            return None
+        span = (self.ended or time.perf_counter()) - self.first_token_at
+        return self.tokens / span if span > 0 else None
+
+    def stats(self) -> dict:
+        return {
+            "provider": self.provider_id,
+            "model": self.model,
+            "time_to_first_token": _round(self.time_to_first_token),
+            "seconds": _round(self.elapsed),
+            "tokens": self.tokens,
+            "tokens_per_second": _round(self.tokens_per_second),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def clamp(value: float | None, low: float, high: float, default: float) -> float:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return default
+    return min(high, max(low, value))
+
+
+class Playground:
+    """Entry points for chat and image generation over a registry."""
+
+    def __init__(self, registry: Registry, *, max_prompt_chars: int = 100_000) -> None:
+        self.registry = registry
+        self.max_prompt_chars = max_prompt_chars
+
+    # -- validation --------------------------------------------------------------
+    def check_prompt(self, text: str | None, *, what: str = "message") -> str:
+        text = text or ""
+        if not text.strip():
+            raise InputError(f"Type a {what} first: it is empty.")
+        if len(text) > self.max_prompt_chars:
+            raise InputError(
+                f"The {what} is {len(text):,} characters; the limit is {self.max_prompt_chars:,}."
+            )
+        return text
+
+    async def resolve(self, provider_id: str | None, model: str | None, capability: Capability):
+        """The provider (default: first working one) and the resolved model id."""
+        if provider_id:
+            provider = self.registry.get(provider_id)
+        else:
+            provider = self.registry.default_for(capability)
+            if provider is None:
+                raise InputError(f"No provider offers {capability.value}.")
+        if not provider.supports(capability):
+            raise InputError(f"{provider.label} does not offer {capability.value}.")
+        known = None
+        if model and not provider.accepts_any_model:
+            known = await provider.list_models(capability)
+        return provider, provider.get_model(capability, model, known=known)
+
+    # -- chat ------------------------------------------------------------------------
+    async def chat(
+        self,
+        messages: list[Message],
+        *,
+        provider_id: str | None,
+        model: str | None,
+        visitor: Visitor,
+        capability: Capability = Capability.TEXT,
+        system_prompt: str = "",
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        web_search: bool = False,
+    ) -> AsyncIterator[Turn]:
+        """Stream a turn; yields the same Turn after every event. Raises PlaygroundError."""
+        if not messages:
+            raise InputError("Type a message first: it is empty.")
+        if messages[-1].role != "user":
+            raise InputError("The conversation must end with a user message.")
+        last = messages[-1]
+        if not last.images:
+            self.check_prompt(last.text)
+        elif len(last.text) > self.max_prompt_chars:
+            self.check_prompt(last.text)
+        if capability is Capability.VISION and not any(m.images for m in messages):
+            raise InputError("Add an image to ask the vision model about.")
+        provider, resolved = await self.resolve(provider_id, model, capability)
+        request = ChatRequest(
+            messages=messages,
+            model=resolved,
+            system_prompt=system_prompt or "",
+            temperature=None if temperature is None else clamp(temperature, 0.0, 2.0, 0.7),
+            max_tokens=None if max_tokens is None else int(clamp(max_tokens, 1, 32768, 1024)),
+            top_p=None if top_p is None else clamp(top_p, 0.01, 1.0, 1.0),
+            web_search=web_search,
+            capability=capability,
+        )
+        turn = Turn(provider_id=provider.id, provider=provider.label, model=resolved)
+        stream = provider.chat(request, visitor)
+        try:
+            async for event in stream:
+                if isinstance(event, TextDelta) and event.text:
+                    if turn.first_token_at is None:
+                        turn.first_token_at = time.perf_counter()
+                    turn.tokens += 1
+                turn.reply.apply(event)
+                yield turn
+        except PlaygroundError as exc:
+            turn.error = exc
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            raise
+        except Exception as exc:
+            logger.exception("%s failed unexpectedly", provider.label)
+            turn.error = ProtocolError(provider.label, f"internal error: {type(exc).__name__}")
+            raise turn.error from exc
+        finally:
+            turn.ended = time.perf_counter()
+            await _aclose(stream)
+        if not turn.reply.has_content:
+            turn.error = ProtocolError(provider.label, "the service returned an empty answer")
+            raise turn.error
+
+    # -- images ----------------------------------------------------------------------
+    async def image(
+        self,
+        prompt: str,
+        *,
+        provider_id: str | None,
+        model: str | None,
+        visitor: Visitor,
+        negative_prompt: str = "",
+        width: int | None = 1024,
+        height: int | None = 1024,
+        steps: int | None = None,
+        guidance: float | None = None,
+        seed: int | None = -1,
+    ) -> tuple[ImageResult, float]:
+        """Generate one image; returns it with the seconds taken. Sizes snap to multiples of 32."""
+        self.check_prompt(prompt, what="prompt")
+        provider, resolved = await self.resolve(provider_id, model, Capability.IMAGE)
+        request = ImageRequest(
+            prompt=prompt,
+            model=resolved,
+            negative_prompt=negative_prompt or "",
+            width=_snap(width),
+            height=_snap(height),
+            steps=None if steps is None else int(clamp(steps, *IMAGE_STEPS_RANGE, 4)),
+            guidance=None if guidance is None else clamp(guidance, *GUIDANCE_RANGE, 3.5),
+            seed=-1 if seed is None or seed < 0 else int(min(seed, SEED_MAX)),
+        )
+        started = time.perf_counter()
+        try:
+            result = await provider.generate_image(request, visitor)
+        except PlaygroundError:
+            raise
+        except Exception as exc:
+            logger.exception("%s failed unexpectedly", provider.label)
+            raise ProtocolError(provider.label, f"internal error: {type(exc).__name__}") from exc
+        if not result.data:
+            raise ProtocolError(provider.label, "the service returned no image")
+        return result, time.perf_counter() - started
+
+
+def _snap(side: int | float | None) -> int:
+    low, high = IMAGE_SIDE_RANGE
+    value = int(clamp(side, low, high, 1024))
+    return max(low, min(high, round(value / 32) * 32))
+
+
+async def _aclose(stream: object) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception:  # closing must never mask the real outcome
+            logger.debug("closing a provider stream failed", exc_info=True)
+
+
+def describe_error(exc: BaseException) -> str:
+    """The message a person sees for any failure."""
+    if isinstance(exc, PlaygroundError):
+        return exc.user_message
+    return f"Unexpected error: {type(exc).__name__}"
+
+
+__all__ = ["Playground", "Turn", "describe_error", "clamp", "ProviderError"]
