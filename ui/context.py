@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 #: Request headers an API caller may use to pass its own credentials.
 HF_TOKEN_HEADER = "x-hf-token"
+HUGGINGCHAT_COOKIE_HEADER = "x-huggingchat-cookie"
 IP_TOKEN_HEADER = "x-ip-token"
 
 
@@ -41,8 +42,10 @@ class AppContext:
         headers = getattr(request, "headers", None) or {}
         visitor.ip_token = headers.get(IP_TOKEN_HEADER) or None
         header_token = headers.get(HF_TOKEN_HEADER)
-        if header_token and not visitor.hf_token:
-            visitor.set_credentials(hf_token=header_token, huggingchat_cookie=visitor.huggingchat_cookie)
+        header_cookie = headers.get(HUGGINGCHAT_COOKIE_HEADER)
+        if (header_token and not visitor.hf_token) or (header_cookie and not visitor.huggingchat_cookie):
+            visitor.set_credentials(hf_token=visitor.hf_token or header_token,
+                                    huggingchat_cookie=visitor.huggingchat_cookie or header_cookie)
         return visitor
 
     def release(self, request: gr.Request | None) -> None:
