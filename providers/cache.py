@@ -45,6 +45,10 @@ class TTLCache(Generic[T]):
         try:
             value = await fetch()
             self._values[key] = (time.monotonic() + self.ttl, value)
+        except asyncio.CancelledError:
+            self._inflight.pop(key, None)
+            future.cancel()
+            raise
         except Exception as exc:
             logger.warning("Fetching %s failed (%s); using %s", key, exc,
                            "the previous value" if entry else "the built-in fallback")
