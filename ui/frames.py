@@ -44,7 +44,11 @@ async def frames(source: AsyncIterator[T], interval: float) -> AsyncIterator[T]:
                     break
             else:
                 try:
-                    item = await iterator.__anext__()
+                    if waiting is not None:  # a step started while a frame was pending
+                        step, waiting = waiting, None
+                        item = await step
+                    else:
+                        item = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
             now = time.monotonic()
