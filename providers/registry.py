@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 #: Built-in adapters as "module:Class", imported when the registry is first built.
 BUILTIN_PROVIDERS: tuple[str, ...] = (
+    "providers.h2o:H2oProvider",
     "providers.huggingchat:HuggingChatProvider",
 )
 
