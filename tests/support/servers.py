@@ -73,10 +73,15 @@ def wait_for_info(url: str, timeout: float, process: subprocess.Popen | None = N
 
 @contextlib.contextmanager
 def app_subprocess(env: dict[str, str] | None = None, *, args: list[str] | None = None,
-                   offline: bool = True, timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run `python app.py` (behind a no-network guard when `offline`) on a free port."""
+                   offline: bool = True, timeout: float = 60,
+                   drop_env: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run `python app.py` (behind a no-network guard when `offline`) on a free port.
+
+    The app inherits this process's environment plus `env`, minus the names in `drop_env`.
+    """
     port = free_port()
-    full_env = {**os.environ, **(env or {}), "GRADIO_SERVER_PORT": str(port),
+    inherited = {k: v for k, v in os.environ.items() if k not in drop_env}
+    full_env = {**inherited, **(env or {}), "GRADIO_SERVER_PORT": str(port),
                 "GRADIO_SERVER_NAME": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable]
     if offline:
