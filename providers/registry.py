@@ -19,8 +19,8 @@ logger = logging.getLogger(__name__)
 
 #: Built-in adapters as "module:Class", imported when the registry is first built.
 BUILTIN_PROVIDERS: tuple[str, ...] = (
-    "providers.h2o:H2oProvider",
     "providers.huggingchat:HuggingChatProvider",
+    "providers.h2o:H2oProvider",
 )
 
 
