@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 BUILTIN_PROVIDERS: tuple[str, ...] = (
     "providers.huggingchat:HuggingChatProvider",
     "providers.h2o:H2oProvider",
+    "providers.flowgpt:FlowGptProvider",
 )
 
 
