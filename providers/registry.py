@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 #: Built-in adapters as "module:Class", imported when the registry is first built.
 BUILTIN_PROVIDERS: tuple[str, ...] = (
+    "providers.huggingface:HuggingFaceProvider",
+    "providers.openai_compat:OpenAICompatProvider",
     "providers.huggingchat:HuggingChatProvider",
     "providers.h2o:H2oProvider",
     "providers.flowgpt:FlowGptProvider",

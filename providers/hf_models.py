@@ -1,0 +1,123 @@
+"""Model discovery and metadata from the Hugging Face Hub API (`HF_ENDPOINT`).
+
+Lists and metadata are fetched lazily with a short timeout, cached with a
+time-to-live, and fall back to built-in values; nothing runs at import or
+start-up. Hub calls carry no token: they read public information only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx
+
+from .cache import TTLCache
+from .config import env_float, env_str
+from .errors import ProviderError
+from .http import request_json
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
+def hub_endpoint() -> str:
+    return env_str("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """One Hub listing: its query parameters and the trending score a model needs to be kept."""
+
+    params: tuple[tuple[str, str], ...]
+    min_trending: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the adapter needs to know about one model; empty when the Hub does not know it."""
+
+    model_id: str
+    pipeline_tag: str = ""
+    model_type: str = ""
+    eos_token: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    has_chat_template: bool = False
+    known: bool = False
+
+    @property
+    def is_chat_model(self) -> bool:
+        """False only when the Hub says it is a plain text-generation model without a chat template."""
+        if not self.known or self.pipeline_tag != "text-generation":
+            return True
+        return self.has_chat_template or "conversational" in self.tags
+
+
+def _timeout() -> httpx.Timeout:
+    return httpx.Timeout(env_float("HF_HUB_API_TIMEOUT", 5.0, minimum=0.1))
+
+
+class HubCatalog:
+    """Cached Hub listings and per-model metadata."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        ttl = env_float("HF_MODELS_TTL", 3600.0, minimum=1.0)
+        self._lists: TTLCache[list[str]] = TTLCache(ttl)
+        self._info: TTLCache[ModelInfo] = TTLCache(ttl)
+
+    async def models(self, query: ListQuery, fallback: list[str]) -> list[str]:
+        """Ids from a Hub listing (filtered by trending score), or `fallback` when it fails or is empty."""
+        endpoint = hub_endpoint()
+
+        async def fetch() -> list[str]:
+            data = await request_json(self.label, "GET", f"{endpoint}/api/models", params=list(query.params),
+                                      timeout=_timeout())
+            if not isinstance(data, list):
+                raise ValueError("the model listing is not a list")
+            ids = [str(m["id"]) for m in data if isinstance(m, dict) and m.get("id")
+                   and float(m.get("trendingScore") or 0) >= query.min_trending]
+            if not ids:
+                raise ValueError("the model listing is empty")
+            return ids
+
+        return await self._lists.get((endpoint, query), fetch, fallback)
+
+    async def info(self, model_id: str) -> ModelInfo:
+        """Metadata of one model; an unknown (empty) ModelInfo when the Hub cannot say."""
+        endpoint = hub_endpoint()
+        unknown = ModelInfo(model_id)
+
+        async def fetch() -> ModelInfo:
+            try:
+                data = await request_json(self.label, "GET", f"{endpoint}/api/models/{quote(model_id, safe='/')}",
+                                          timeout=_timeout())
+            except ProviderError as exc:
+                if exc.status == 404:  # not a Hub model (e.g. a self-hosted name): a valid answer
+                    return unknown
+                raise
+            return parse_model_info(model_id, data)
+
+        return await self._info.get((endpoint, model_id), fetch, unknown)
+
+
+def parse_model_info(model_id: str, data: object) -> ModelInfo:
+    if not isinstance(data, dict):
+        return ModelInfo(model_id)
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    tokenizer = config.get("tokenizer_config") if isinstance(config.get("tokenizer_config"), dict) else {}
+    eos = tokenizer.get("eos_token") or ""
+    if isinstance(eos, dict):  # some configs store an AddedToken object
+        eos = eos.get("content") or ""
+    tags = data.get("tags") if isinstance(data.get("tags"), list) else []
+    return ModelInfo(
+        model_id=model_id,
+        pipeline_tag=str(data.get("pipeline_tag") or ""),
+        model_type=str(config.get("model_type") or ""),
+        eos_token=str(eos),
+        tags=tuple(str(t) for t in tags),
+        has_chat_template=bool(tokenizer.get("chat_template")),
+        known=True,
+    )

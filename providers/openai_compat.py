@@ -1,0 +1,94 @@
+"""Any OpenAI-compatible server (Ollama, vLLM, llama.cpp server, LM Studio, TGI): text and vision chat.
+
+Present when the operator sets `OPENAI_COMPAT_BASE_URL` (visitors cannot choose the
+URL); `OPENAI_COMPAT_API_KEY` is its key (a placeholder otherwise; a Hugging Face
+token is never sent here). Models come from the server's `/v1/models`, cached.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+
+from .base import Capability, ChatRequest
+from .cache import TTLCache
+from .config import env_float, env_list, env_str
+from .errors import ModelNotSupportedError, NotConfiguredError
+from .events import ChatEvent
+from .hf_clients import NO_KEY, Endpoint
+from .hf_errors import Hints
+from .http import request_json
+from .inference import InferenceClientProvider, request_timeout
+from .session import Visitor
+
+logger = logging.getLogger(__name__)
+
+
+def _base_url() -> str:
+    """The configured server without a trailing `/v1` (the client appends `/v1/chat/completions`)."""
+    base = env_str("OPENAI_COMPAT_BASE_URL").rstrip("/")
+    return base[:-3] if base.endswith("/v1") else base
+
+
+class OpenAICompatProvider(InferenceClientProvider):
+    id = "openai-compatible"
+    label = "OpenAI-compatible server"
+    capabilities = frozenset({Capability.TEXT, Capability.VISION})
+    accepts_any_model = True
+    note = "A server the operator configured with OPENAI_COMPAT_BASE_URL."
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._models: TTLCache[list[str]] = TTLCache(env_float("OPENAI_COMPAT_MODELS_TTL", 300.0, minimum=1.0))
+
+    def is_configured(self) -> bool:
+        return bool(_base_url())
+
+    # -- models ---------------------------------------------------------------------------
+    def model_list(self, capability: Capability) -> list[str]:
+        """The models last fetched from the server, else OPENAI_COMPAT_MODELS (no network)."""
+        return list(self._models.peek(_base_url()) or env_list("OPENAI_COMPAT_MODELS"))
+
+    async def list_models(self, capability: Capability) -> list[str]:
+        base = _base_url()
+        if not base:
+            return []
+
+        async def fetch() -> list[str]:
+            data = await request_json(self.label, "GET", f"{base}/v1/models", headers=self._auth_headers(),
+                                      timeout=httpx.Timeout(env_float("HF_HUB_API_TIMEOUT", 5.0, minimum=0.1)))
+            items = data.get("data") if isinstance(data, dict) else None
+            ids = [str(m["id"]) for m in items or [] if isinstance(m, dict) and m.get("id")]
+            if not ids:
+                raise ValueError("the server lists no models")
+            return ids
+
+        return await self._models.get(base, fetch, env_list("OPENAI_COMPAT_MODELS"))
+
+    def _api_key(self) -> str:
+        return env_str("OPENAI_COMPAT_API_KEY") or NO_KEY
+
+    def _auth_headers(self) -> dict[str, str]:
+        key = env_str("OPENAI_COMPAT_API_KEY")
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    # -- chat -------------------------------------------------------------------------------
+    def endpoint(self, visitor: Visitor) -> Endpoint:
+        base = _base_url()
+        if not base:
+            raise NotConfiguredError(self.label, "OPENAI_COMPAT_BASE_URL is not set")
+        return Endpoint(base, self._api_key(), None, request_timeout())
+
+    def hints(self, model: str) -> Hints:
+        return Hints(auth="Check OPENAI_COMPAT_API_KEY for this server")
+
+    async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
+        endpoint = self.endpoint(visitor)
+        model = request.model or next(iter(await self.list_models(request.capability)), "")
+        if not model:
+            raise ModelNotSupportedError(self.label, "no model chosen and the server lists none",
+                                         hint="Type a model id, or set OPENAI_COMPAT_MODELS")
+        async for event in self.stream_chat(endpoint, request, model):
+            yield event
