@@ -24,6 +24,7 @@ BUILTIN_PROVIDERS: tuple[str, ...] = (
     "providers.huggingchat:HuggingChatProvider",
     "providers.h2o:H2oProvider",
     "providers.flowgpt:FlowGptProvider",
+    "providers.auto:AutoProvider",
 )
 
 
@@ -45,6 +46,10 @@ class Registry:
             if provider.id in self._providers:
                 raise ValueError(f"Duplicate provider id {provider.id!r}")
             self._providers[provider.id] = provider
+        for provider in self._providers.values():
+            attach = getattr(provider, "attach_registry", None)
+            if callable(attach):  # providers built on others (Auto) learn which registry holds them
+                attach(self)
 
     def all(self) -> list[Provider]:
         return list(self._providers.values())

@@ -1,0 +1,155 @@
+"""Auto: text chat with the first working, configured provider that produces an answer.
+
+Providers are tried in the order of `AUTO_PROVIDERS` (comma-separated ids; by
+default every text provider of the registry, in display order), each with its
+default text model. A provider that fails before any content is skipped; an
+error after content started is reported, not retried elsewhere (the partial
+answer stays). When every provider fails, one error lists each with its cause.
+The answer starts with a short note naming the provider and model
+(`AUTO_ANNOUNCE`), which is removed again from the history sent on later turns.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from .base import Capability, ChatRequest, Provider
+from .config import env_bool, env_list
+from .errors import NotConfiguredError, PlaygroundError, UnavailableError
+from .events import ChatEvent, Finish, ImageOutput, ReasoningDelta, Status, TextDelta
+from .messages import Message
+from .session import Visitor
+
+if TYPE_CHECKING:  # the registry imports providers; Auto receives it through attach_registry
+    from .registry import Registry
+
+logger = logging.getLogger(__name__)
+
+_NOTE = re.compile(r"^\*Answered by [^\n]*\*\n\n")
+
+
+def answered_by(label: str, model: str) -> str:
+    """The note that opens an Auto answer."""
+    return f"*Answered by {label} · {model}*\n\n"
+
+
+class AllProvidersFailedError(UnavailableError):
+    """Every provider Auto tried failed; `failures` holds each one's message."""
+
+    summary = "no provider could answer"
+
+    def __init__(self, provider: str, failures: list[str]) -> None:
+        self.failures = list(failures)
+        super().__init__(provider, "; ".join(self.failures))
+
+    def _compose(self) -> str:
+        return "\n".join([f"{self.provider}: {self.summary}."] + [f"- {f}" for f in self.failures])
+
+
+class AutoProvider(Provider):
+    id = "auto"
+    label = "Auto"
+    capabilities = frozenset({Capability.TEXT})
+    models = {Capability.TEXT: ["auto"]}
+    note = "Tries the working providers in turn (AUTO_PROVIDERS) and says which one answered."
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self._registry = registry
+
+    def attach_registry(self, registry: Registry) -> None:
+        """Called by the Registry that holds this provider."""
+        if self._registry is None:
+            self._registry = registry
+
+    def candidates(self) -> list[Provider]:
+        """The providers to try, in order: working, configured, offering text chat."""
+        if self._registry is None:
+            return []
+        pool = [p for p in self._registry.for_capability(Capability.TEXT)
+                if not hasattr(p, "attach_registry")]  # never another fallback provider (or itself)
+        order = env_list("AUTO_PROVIDERS")
+        if order:
+            by_id = {p.id: p for p in pool}
+            unknown = [pid for pid in order if pid not in by_id]
+            if unknown:
+                logger.warning("AUTO_PROVIDERS names unknown text providers: %s", ", ".join(unknown))
+            pool = [by_id[pid] for pid in dict.fromkeys(order) if pid in by_id]
+        return [p for p in pool if p.is_working() and p.is_configured()]
+
+    def is_working(self) -> bool:
+        return bool(self.candidates())
+
+    async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
+        candidates = self.candidates()
+        if not candidates:
+            raise NotConfiguredError(self.label, "no working provider is configured for text chat",
+                                     hint="Configure a provider or list some in AUTO_PROVIDERS")
+        messages = [_without_note(m) for m in request.messages]
+        announce = env_bool("AUTO_ANNOUNCE", True)
+        failures: list[str] = []
+        for provider in candidates:
+            model = provider.default_model(Capability.TEXT)
+            attempt = replace(request, messages=messages, model=model, capability=Capability.TEXT)
+            yield Status(f"Trying {provider.label}…")
+            held: list[ChatEvent] = []  # titles, sources... shown only if this provider answers
+            started = False
+            stream = provider.chat(attempt, visitor)
+            try:
+                async for event in stream:
+                    if started:
+                        yield event
+                    elif _is_content(event):
+                        started = True
+                        logger.info("Auto: %s (%s) is answering", provider.label, model)
+                        if announce:
+                            yield TextDelta(answered_by(provider.label, model))
+                        for pending in held:
+                            yield pending
+                        yield event
+                    elif isinstance(event, Status):
+                        yield event
+                    elif not isinstance(event, Finish):
+                        held.append(event)
+            except PlaygroundError as exc:
+                if started:
+                    raise
+                logger.info("Auto: %s failed (%s); trying the next provider", provider.label, exc)
+                failures.append(exc.user_message)
+                continue
+            except Exception as exc:
+                if started:
+                    raise
+                logger.exception("Auto: %s failed unexpectedly", provider.label)
+                failures.append(f"{provider.label}: internal error ({type(exc).__name__})")
+                continue
+            finally:
+                await _close(stream)
+            if started:
+                return
+            failures.append(f"{provider.label}: the service returned an empty answer")
+        raise AllProvidersFailedError(self.label, failures)
+
+
+def _is_content(event: ChatEvent) -> bool:
+    if isinstance(event, (TextDelta, ReasoningDelta)):
+        return bool(event.text)
+    return isinstance(event, ImageOutput)
+
+
+def _without_note(message: Message) -> Message:
+    if message.role != "assistant" or not _NOTE.match(message.text):
+        return message
+    return replace(message, text=_NOTE.sub("", message.text, count=1))
+
+
+async def _close(stream: object) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception:  # closing must never mask the real outcome
+            logger.debug("closing a provider stream failed", exc_info=True)
