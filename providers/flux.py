@@ -1,0 +1,103 @@
+"""FLUX.1 image Spaces (schnell and dev) through gradio_client.
+
+Both expose `/infer(prompt, seed, randomize_seed, width, height, [guidance_scale,]
+num_inference_steps) -> (image, seed)`. The Spaces keep no session state, so one
+shared Client serves every visitor, each call carrying its visitor's headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any, ClassVar
+
+from PIL import Image, UnidentifiedImageError
+
+from .base import Capability, ImageRequest, ImageResult, Provider
+from .errors import ProtocolError
+from .session import Visitor
+from .spaces import Space, api_changed, read_and_remove
+
+ENDPOINT = "/infer"
+
+
+def _image_bytes(value: Any) -> bytes:
+    """Bytes of the returned image (a downloaded file path or a file dict)."""
+    path = value.get("path") if isinstance(value, dict) else value
+    if not isinstance(path, str) or not path:
+        raise ValueError("no image in the Space's answer")
+    return read_and_remove(path)
+
+
+def _inspect(data: bytes) -> tuple[str, int, int]:
+    """MIME type and size of encoded image bytes."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return Image.MIME.get(image.format or "", "image/png"), image.width, image.height
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError("the file is not an image") from exc
+
+
+class FluxSpaceProvider(Provider):
+    """Base for the FLUX Spaces; subclasses name the Space, its setting and defaults."""
+
+    setting: ClassVar[str]
+    default_space: ClassVar[str]
+    default_steps: ClassVar[int]
+    default_guidance: ClassVar[float | None] = None
+    capabilities = frozenset({Capability.IMAGE})
+    note = "A ZeroGPU Space: visitors use their own quota; sign in for more."
+
+    def __init__(self) -> None:
+        self.space = Space(self.label, self.setting, self.default_space, per_visitor=False, download_files=True)
+
+    async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
+        deadline = self.space.deadline()
+        session = await self.space.session(visitor, deadline)
+        params = {p.name for p in session.api.get(ENDPOINT, [])}
+        if "prompt" not in params:
+            raise api_changed(self.label, f"{ENDPOINT}(prompt, seed, randomize_seed, width, height, ...)",
+                              session.api)
+        wanted = {
+            "prompt": request.prompt,
+            "seed": max(request.seed, 0),
+            "randomize_seed": request.seed < 0,
+            "width": request.width,
+            "height": request.height,
+            "num_inference_steps": request.steps or self.default_steps,
+            "guidance_scale": request.guidance if request.guidance is not None else self.default_guidance,
+        }
+        arguments = {k: v for k, v in wanted.items() if k in params and v is not None}
+        result: Any = None
+        async for output in self.space.stream(session, ENDPOINT, visitor=visitor, deadline=deadline,
+                                              kwargs=arguments):
+            result = output
+        image, seed = (result if isinstance(result, tuple) else (result, None))[:2]
+        try:
+            data = await asyncio.to_thread(_image_bytes, image)
+            mime, width, height = _inspect(data)
+        except (OSError, ValueError) as exc:
+            raise ProtocolError(self.label, f"the Space returned no readable image ({exc})") from exc
+        used_seed = int(seed) if isinstance(seed, (int, float)) else (request.seed if request.seed >= 0 else None)
+        return ImageResult(data, request.model, used_seed, width, height, mime=mime)
+
+
+class FluxSchnellProvider(FluxSpaceProvider):
+    id = "flux-schnell"
+    label = "FLUX.1 schnell (Space)"
+    url = "https://huggingface.co/spaces/black-forest-labs/FLUX.1-schnell"
+    models = {Capability.IMAGE: ["FLUX.1-schnell"]}
+    setting = "FLUX_SCHNELL_SPACE"
+    default_space = "black-forest-labs/FLUX.1-schnell"
+    default_steps = 4
+
+
+class FluxDevProvider(FluxSpaceProvider):
+    id = "flux-dev"
+    label = "FLUX.1 dev (Space)"
+    url = "https://huggingface.co/spaces/black-forest-labs/FLUX.1-dev"
+    models = {Capability.IMAGE: ["FLUX.1-dev"]}
+    setting = "FLUX_DEV_SPACE"
+    default_space = "black-forest-labs/FLUX.1-dev"
+    default_steps = 28
+    default_guidance = 3.5

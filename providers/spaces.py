@@ -1,0 +1,410 @@
+"""Gradio Spaces through the official `gradio_client`: the one mechanism every Space-backed adapter uses.
+
+A `Space` knows where a Space lives (a setting holding an id or URL), builds
+`gradio_client.Client`s off the event loop and reuses them: one shared Client
+for stateless Spaces, or one per visitor for Spaces that keep session state
+(released with the visitor). `Space.stream` submits a job with the visitor's
+per-call headers (`x-ip-token`, the visitor's HF token), yields its partial
+outputs without blocking the loop, cancels it on Stop or when `SPACES_TIMEOUT`
+runs out, and turns `gradio_client` failures into typed errors.
+`gradio_client` has no async API, so every blocking call runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import html
+import ipaddress
+import logging
+import os
+import re
+import tempfile
+import threading
+import urllib.parse
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError, AuthenticationError
+from gradio_client.utils import QueueError, TooManyRequestsError
+
+from .config import env_float, env_str
+from .errors import (
+    AuthRequiredError,
+    NotConfiguredError,
+    ProtocolError,
+    ProviderError,
+    RateLimitedError,
+    UnavailableError,
+    error_for_status,
+)
+from .media import PreparedImage
+from .session import Visitor
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 180.0
+_POLL_SECONDS = 0.05
+_QUOTA_RE = re.compile(r"GPU quota|ZeroGPU|exceeded your .*quota", re.IGNORECASE)
+_RETRY_RE = re.compile(r"(?:try again|retry) in (?:(\d+):)?(\d+):(\d+)", re.IGNORECASE)
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def spaces_timeout() -> float:
+    """SPACES_TIMEOUT: seconds one Space call may take in all (connecting, queue, running)."""
+    return env_float("SPACES_TIMEOUT", DEFAULT_TIMEOUT, minimum=1.0)
+
+
+def space_page(source: str) -> str:
+    """A link a person can open for a Space id or URL."""
+    return source if "://" in source else f"https://huggingface.co/spaces/{source}"
+
+
+def trusts_credentials(source: str) -> bool:
+    """Whether visitors' credentials may go to this Space: Hub Spaces and the operator's own machine."""
+    if "://" not in source:
+        return True  # an "owner/name" id always resolves to a Hugging Face Space
+    host = (urllib.parse.urlsplit(source).hostname or "").lower()
+    if host == "localhost" or host.endswith(".hf.space"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def call_headers(visitor: Visitor, source: str) -> dict[str, str]:
+    """Per-call headers that make the Space bill the visitor's ZeroGPU quota, not the host's."""
+    if not trusts_credentials(source):
+        return {}
+    headers: dict[str, str] = {}
+    if visitor.ip_token:
+        headers["x-ip-token"] = visitor.ip_token
+    if visitor.hf_token:
+        # What Client(token=...) sends; per call so one shared Client serves every visitor.
+        headers["x-hf-authorization"] = f"Bearer {visitor.hf_token}"
+    return headers
+
+
+# -- the Space's API ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Param:
+    name: str
+    component: str
+    has_default: bool
+
+
+def read_api(client: Client) -> dict[str, list[Param]]:
+    """Named endpoints and their parameters, from the Client's cached `view_api()`."""
+    info = client.view_api(print_info=False, return_format="dict") or {}
+    return {
+        name: [Param(p.get("parameter_name") or "", str(p.get("component") or ""),
+                     bool(p.get("parameter_has_default"))) for p in endpoint.get("parameters", [])]
+        for name, endpoint in (info.get("named_endpoints") or {}).items()
+    }
+
+
+def describe_api(api: dict[str, list[Param]]) -> str:
+    """The endpoints as a person reads them, e.g. "/infer(prompt, seed)"."""
+    if not api:
+        return "no public endpoints"
+    return ", ".join(f"{name}({', '.join(p.name for p in params)})" for name, params in api.items())
+
+
+def api_changed(label: str, expected: str, api: dict[str, list[Param]]) -> ProtocolError:
+    return ProtocolError(label, f"the Space's API changed: expected {expected}, found {describe_api(api)}",
+                         hint="The adapter needs an update for the new API")
+
+
+# -- errors ------------------------------------------------------------------------------
+def _plain(message: str) -> str:
+    return " ".join(html.unescape(_TAG_RE.sub(" ", message)).split())
+
+
+def _retry_after(message: str) -> float | None:
+    match = _RETRY_RE.search(message)
+    if not match:
+        return None
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def space_error(label: str, exc: BaseException, source: str = "") -> ProviderError:
+    """The typed error for a `gradio_client` (or transport) failure: the one place for every Space adapter."""
+    if isinstance(exc, ProviderError):
+        return exc
+    where = f" at {source}" if source else ""
+    if isinstance(exc, AppError):
+        message = _plain(exc.message or str(exc))
+        if _QUOTA_RE.search(message):
+            return RateLimitedError(
+                label, f"ZeroGPU quota used up: {message}", retry_after=_retry_after(message),
+                hint="Sign in with your Hugging Face account for a larger quota, or try again later")
+        if "has not enabled verbose error reporting" in message:
+            return UnavailableError(label, "the Space failed without saying why")
+        return UnavailableError(label, f"the Space reported: {message}")
+    if isinstance(exc, QueueError):
+        return UnavailableError(label, "the Space's queue is full", hint="Try again in a minute")
+    if isinstance(exc, TooManyRequestsError):
+        return RateLimitedError(label, "too many requests to the Space")
+    if isinstance(exc, AuthenticationError):
+        return AuthRequiredError(label, "the Space asked for credentials")
+    if isinstance(exc, httpx.HTTPStatusError):
+        return error_for_status(label, exc.response.status_code, f"the Space answered HTTP {exc.response.status_code}",
+                                retry_after=exc.response.headers.get("retry-after"))
+    if isinstance(exc, (httpx.TransportError, ConnectionError)):
+        return UnavailableError(label, f"could not reach the Space{where}", hint="It may be down; try again later")
+    if isinstance(exc, ValueError):
+        return _value_error(label, str(exc), where)
+    if isinstance(exc, TimeoutError):
+        return UnavailableError(label, "the Space did not answer in time")
+    return ProtocolError(label, f"the Space call failed ({type(exc).__name__})")
+
+
+def _value_error(label: str, text: str, where: str) -> ProviderError:
+    lowered = text.lower()
+    if "invalid state" in lowered:
+        state = text.rsplit(":", 1)[-1].split(".")[0].strip() or "not running"
+        if "PAUSED" in text:
+            return UnavailableError(label, f"the Space{where} is paused by its owner")
+        return UnavailableError(label, f"the Space{where} is not running ({state})")
+    if "building" in lowered or "starting" in lowered:
+        return UnavailableError(label, f"the Space{where} is still building or starting",
+                                hint="Try again in a minute")
+    if "could not find space" in lowered:
+        return NotConfiguredError(label, f"no such Space{where}", hint="Check the Space id in the settings")
+    if "cannot find a function" in lowered:
+        return ProtocolError(label, f"the Space's API changed: {_plain(text)}")
+    if "could not fetch" in lowered:
+        return UnavailableError(label, f"the Space{where} did not answer")
+    return UnavailableError(label, f"the Space reported: {_plain(text)[:300]}")
+
+
+# -- files -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def image_files(images: Sequence[PreparedImage]) -> Iterator[list[str]]:
+    """Write prepared images to temporary files for `handle_file`; removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="space-upload-") as folder:
+        paths = []
+        for index, image in enumerate(images):
+            suffix = os.path.splitext(image.name)[1] or ".jpg"
+            # Unique names: the Space keeps them, which lets `resend_files` recognise our files.
+            path = os.path.join(folder, f"upload-{uuid.uuid4().hex[:12]}-{index}{suffix}")
+            with open(path, "wb") as out:
+                out.write(image.data)
+            paths.append(path)
+        yield paths
+
+
+def file_ref(path: str) -> dict:
+    """A local file as gradio_client uploads it."""
+    return handle_file(path)
+
+
+def resend_files(value: Any, local: Sequence[str]) -> Any:
+    """An output made ready to send back as input.
+
+    Files the Space returns live on its server; gradio_client can only send
+    local files, so each one we uploaded (recognised by its unique file name)
+    goes up again from our copy, and files we cannot supply are left out.
+    """
+    by_name = {os.path.basename(path): path for path in local}
+    missing = object()
+
+    def convert(item: Any) -> Any:
+        if isinstance(item, (list, tuple)):
+            converted = [c for c in (convert(v) for v in item) if c is not missing]
+            return converted if isinstance(item, list) else tuple(converted)
+        if isinstance(item, dict):
+            meta = item.get("meta")
+            if isinstance(meta, dict) and meta.get("_type") == "gradio.FileData":
+                ours = by_name.get(os.path.basename(str(item.get("path") or "")))
+                return file_ref(ours) if ours else missing
+            converted = {k: convert(v) for k, v in item.items()}
+            if any(v is missing for v in converted.values()):
+                return missing  # e.g. a {"type": "file", "file": ...} part whose file we lack
+            return converted
+        return item
+
+    result = convert(value)
+    return None if result is missing else result
+
+
+def download_dir() -> str:
+    return os.path.join(tempfile.gettempdir(), "playground-space-files")
+
+
+def read_and_remove(path: str) -> bytes:
+    """Bytes of a file gradio_client downloaded, then the file is deleted."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+
+
+# -- clients -----------------------------------------------------------------------------
+@dataclass
+class SpaceSession:
+    """A Client (one Gradio session) and what the adapter learnt about it."""
+
+    client: Client
+    source: str
+    api: dict[str, list[Param]]
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Adapter-owned notes about the session (e.g. what the Space has seen so far).
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+
+class Space:
+    """One Space behind a setting: Clients built off the loop and reused, jobs streamed and bounded.
+
+    `per_visitor=True` gives each visitor its own Client (stateful Spaces: their
+    `gr.State` lives in the session); otherwise one Client is shared and each
+    call carries its visitor's headers.
+    """
+
+    def __init__(self, label: str, setting: str, default: str, *, per_visitor: bool,
+                 download_files: bool = False) -> None:
+        self.label = label
+        self.setting = setting
+        self.default = default
+        self.per_visitor = per_visitor
+        self.download_files = download_files
+        self.state_key = f"space:{setting}"
+        self._shared: dict[str, SpaceSession] = {}
+        self._build_lock = threading.Lock()
+
+    def source(self) -> str:
+        """The Space id ("owner/name") or URL, from the setting."""
+        return env_str(self.setting, self.default)
+
+    def _build(self, source: str) -> SpaceSession:
+        client = Client(
+            source,
+            token=False,  # never the host's saved token: visitors' tokens go per call
+            verbose=False,
+            download_files=download_dir() if self.download_files else False,
+            analytics_enabled=False,
+        )
+        logger.info("Connected to Space %s", source)
+        return SpaceSession(client, source, read_api(client))
+
+    def _shared_session(self, source: str) -> SpaceSession:
+        with self._build_lock:  # one build per Space even when many visitors arrive at once
+            session = self._shared.get(source)
+            if session is None:
+                session = self._shared[source] = self._build(source)
+            return session
+
+    async def session(self, visitor: Visitor, deadline: float) -> SpaceSession:
+        """The Client to use for this visitor (built in a worker thread on first use)."""
+        source = self.source()
+        if not self.per_visitor:
+            session = self._shared.get(source)
+            if session is None:
+                session = await self._bounded(asyncio.to_thread(self._shared_session, source), deadline, source)
+            return session
+        session = visitor.state.get(self.state_key)
+        if session is not None and session.source == source:
+            return session
+        session = await self._bounded(asyncio.to_thread(self._build, source), deadline, source)
+        old = visitor.state.get(self.state_key)
+        visitor.state[self.state_key] = session
+        visitor.on_release(session.close)  # the visitor left or cleared the conversation
+        if old is not None:
+            old.close()
+        return session
+
+    def forget(self, visitor: Visitor) -> None:
+        """Drop this visitor's Client (a new conversation starts a new Gradio session)."""
+        session = visitor.state.pop(self.state_key, None)
+        if session is not None:
+            session.close()
+
+    async def _bounded(self, work: Any, deadline: float, source: str) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(work, max(0.01, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            raise UnavailableError(self.label, f"the Space at {source} did not answer within "
+                                   f"{spaces_timeout():g} s", hint="It may be starting or building; "
+                                   "try again in a minute") from None
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise space_error(self.label, exc, source) from exc
+
+    def deadline(self) -> float:
+        return asyncio.get_running_loop().time() + spaces_timeout()
+
+    async def stream(self, session: SpaceSession, api_name: str, *, visitor: Visitor, deadline: float,
+                     args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None) -> AsyncIterator[Any]:
+        """Submit a job and yield each output as it arrives (the final result last).
+
+        Stops the remote job when the consumer stops (Stop button, cancellation)
+        or when the deadline passes; failures become typed errors.
+        """
+        loop = asyncio.get_running_loop()
+        headers = call_headers(visitor, session.source)
+        try:
+            # An empty context: inside a Gradio app, gradio_client would otherwise copy the current
+            # request's x-ip-token into the shared Client's own headers, where it outlives the call.
+            submit = functools.partial(session.client.submit, *args, api_name=api_name, headers=headers,
+                                       **(kwargs or {}))
+            job = await asyncio.to_thread(contextvars.Context().run, submit)
+        except Exception as exc:
+            raise space_error(self.label, exc, session.source) from exc
+        finished = asyncio.Event()
+
+        def wake(_: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop may be gone
+                loop.call_soon_threadsafe(finished.set)
+
+        job.add_done_callback(wake)
+        seen = 0
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise UnavailableError(self.label, f"the Space did not finish within {spaces_timeout():g} s",
+                                           hint="It may be overloaded or stuck; try again later")
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(finished.wait(), min(_POLL_SECONDS, remaining))
+                outputs = job.outputs()
+                for output in outputs[seen:]:
+                    yield output
+                seen = len(outputs)
+                if job.done():
+                    break
+            try:
+                result = job.result()
+            except Exception as exc:
+                raise space_error(self.label, exc, session.source) from exc
+            if seen == 0:
+                yield result
+        finally:
+            if not job.done():
+                _cancel_in_background(job)
+
+
+def _cancel_in_background(job: Any) -> None:
+    """Ask the Space to stop the job; `Job.cancel` does blocking HTTP, so not on the loop."""
+    def cancel() -> None:
+        try:
+            job.cancel()
+        except Exception:
+            logger.debug("Cancelling a Space job failed", exc_info=True)
+
+    threading.Thread(target=cancel, name="space-cancel", daemon=True).start()

@@ -1,0 +1,370 @@
+"""The Space-backed providers (Phi-4 multimodal, FLUX) against real Gradio apps on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import time
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from gradio_client.utils import QueueError
+from PIL import Image
+
+from providers import (
+    Capability,
+    ChatRequest,
+    Finish,
+    ImageRequest,
+    Message,
+    ProtocolError,
+    RateLimitedError,
+    Registry,
+    TextDelta,
+    UnavailableError,
+    Visitor,
+)
+from providers.errors import AuthRequiredError, NotConfiguredError
+from providers.flux import FluxDevProvider, FluxSchnellProvider
+from providers.media import prepare_image
+from providers.phi4 import Phi4Provider
+from providers.spaces import call_headers, space_error, trusts_credentials
+from tests.support import fake_spaces
+from tests.support.servers import free_port, launch_blocks
+from ui.app import build_demo
+from ui.config import AppSettings
+
+SETTINGS = ("PHI4_SPACE", "FLUX_SCHNELL_SPACE", "FLUX_DEV_SPACE", "SPACES_TIMEOUT")
+
+
+@pytest.fixture(scope="module")
+def logs():
+    return {name: fake_spaces.SpaceLog() for name in ("phi4", "chat", "schnell", "dev", "busy")}
+
+
+@pytest.fixture(scope="module")
+def spaces(logs):
+    """Every fake Space, launched once for the module; yields their URLs."""
+    apps = {
+        "phi4": fake_spaces.phi4_space(logs["phi4"]),
+        "chat": fake_spaces.phi4_chat_space(logs["chat"]),
+        "changed": fake_spaces.changed_space(),
+        "schnell": fake_spaces.flux_space(logs["schnell"], dev=False),
+        "dev": fake_spaces.flux_space(logs["dev"], dev=True),
+        "busy": fake_spaces.busy_space(logs["busy"]),
+    }
+    urls, stack = {}, []
+    try:
+        for name, app in apps.items():
+            context = launch_blocks(app)
+            urls[name] = context.__enter__()
+            stack.append(context)
+        yield urls
+    finally:
+        for context in reversed(stack):
+            context.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def space_env(spaces, logs, monkeypatch):
+    monkeypatch.setenv("PHI4_SPACE", spaces["phi4"])
+    monkeypatch.setenv("FLUX_SCHNELL_SPACE", spaces["schnell"])
+    monkeypatch.setenv("FLUX_DEV_SPACE", spaces["dev"])
+    monkeypatch.setenv("SPACES_TIMEOUT", "20")
+    for log in logs.values():
+        log.clear()
+
+
+def _png(size=(64, 48), colour=(200, 10, 10)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _request(text: str, *, images=(), earlier=(), capability=Capability.TEXT) -> ChatRequest:
+    messages = [*earlier, Message("user", text, [prepare_image(_png(s)) for s in images])]
+    return ChatRequest(messages=messages, model="phi-4-multimodal", capability=capability)
+
+
+async def _collect(provider, request, visitor):
+    deltas, finish = [], None
+    async for event in provider.chat(request, visitor):
+        if isinstance(event, TextDelta):
+            deltas.append(event.text)
+        elif isinstance(event, Finish):
+            finish = event.reason
+    return "".join(deltas), deltas, finish
+
+
+# -- Phi-4: the two-step session chat -------------------------------------------------------
+async def test_phi4_streams_two_step_answer_with_images(logs):
+    provider, visitor = Phi4Provider(), Visitor("a", ip_token="ip-token-a")
+    text, deltas, finish = await _collect(provider, _request("what is this?", images=[(64, 48), (30, 20)],
+                                                             capability=Capability.VISION), visitor)
+    assert text == "Turn 1: you said 'what is this?'; new images: 64x48, 30x20; earlier images: 0; messages: 3."
+    assert len(deltas) > 3 and finish == "stop"
+    first, second = logs["phi4"].of("/process_message"), logs["phi4"].of("/bot_response")
+    assert first[0]["session"] == second[0]["session"]  # both steps in one Gradio session
+
+
+async def test_phi4_keeps_one_session_per_visitor_and_sends_earlier_images(logs):
+    provider, visitor = Phi4Provider(), Visitor("a")
+    earlier_request = _request("first", images=[(40, 40)], capability=Capability.VISION)
+    answer, _, _ = await _collect(provider, earlier_request, visitor)
+    earlier = [*earlier_request.messages, Message("assistant", answer)]
+    text, _, _ = await _collect(provider, _request("second", earlier=earlier), visitor)
+    assert text.startswith("Turn 2: you said 'second'; new images: none; earlier images: 1;")
+    assert len({c["session"] for c in logs["phi4"].calls}) == 1
+
+
+async def test_two_visitors_do_not_share_space_state_and_carry_their_own_ip_token(logs):
+    provider = Phi4Provider()
+    alice = Visitor("alice", ip_token="ip-alice", hf_token="hf_aliceaaaaaaaaaaaa")
+    bob = Visitor("bob", ip_token="ip-bob")
+    await _collect(provider, _request("hello"), alice)
+    replies = await asyncio.gather(_collect(provider, _request("apple"), alice),
+                                   _collect(provider, _request("banana"), bob))
+    assert replies[0][0].startswith("Turn 2: you said 'apple'")
+    assert replies[1][0].startswith("Turn 1: you said 'banana'")
+    calls = logs["phi4"].calls
+    sessions = {c["ip_token"]: set() for c in calls}
+    for call in calls:
+        sessions[call["ip_token"]].add(call["session"])
+    assert set(sessions) == {"ip-alice", "ip-bob"}
+    assert sessions["ip-alice"].isdisjoint(sessions["ip-bob"])
+    assert {c["authorization"] for c in calls if c["ip_token"] == "ip-alice"} == {"Bearer hf_aliceaaaaaaaaaaaa"}
+    assert {c["authorization"] for c in calls if c["ip_token"] == "ip-bob"} == {None}
+
+
+async def test_phi4_client_is_released_with_the_visitor(logs):
+    provider, visitor = Phi4Provider(), Visitor("a")
+    await _collect(provider, _request("one"), visitor)
+    assert visitor.state
+    visitor.release()
+    assert not visitor.state
+    text, _, _ = await _collect(provider, _request("two"), visitor)
+    assert text.startswith("Turn 1: you said 'two'")  # a fresh Gradio session
+    assert len({c["session"] for c in logs["phi4"].calls}) == 2
+
+
+async def test_phi4_single_chat_endpoint(spaces, logs, monkeypatch):
+    monkeypatch.setenv("PHI4_SPACE", spaces["chat"])
+    provider, visitor = Phi4Provider(), Visitor("a", ip_token="ip-chat")
+    first = _request("hi", images=[(10, 20)], capability=Capability.VISION)
+    text, deltas, _ = await _collect(provider, first, visitor)
+    assert text == "Chat: you said 'hi'; images: 10x20; remembered turns: 0."
+    assert len(deltas) > 2
+    text, _, _ = await _collect(provider, _request("again", earlier=[*first.messages, Message("assistant", text)]),
+                                visitor)
+    assert text.endswith("remembered turns: 2.")
+    # A different conversation starts a fresh session instead of inheriting this one.
+    text, _, _ = await _collect(provider, _request("new chat"), visitor)
+    assert text.endswith("remembered turns: 0.")
+    assert {c["ip_token"] for c in logs["chat"].calls} == {"ip-chat"}
+
+
+# -- Phi-4 failures ------------------------------------------------------------------------
+async def test_phi4_quota_error_is_clear():
+    with pytest.raises(RateLimitedError) as info:
+        await _collect(Phi4Provider(), _request("quota"), Visitor("a"))
+    message = str(info.value)
+    assert "ZeroGPU quota used up" in message and "exceeded your GPU quota" in message
+    assert info.value.retry_after == 65
+
+
+async def test_phi4_error_mid_stream_keeps_partial_answer():
+    deltas = []
+    with pytest.raises(RateLimitedError):
+        async for event in Phi4Provider().chat(_request("late-quota"), Visitor("a")):
+            if isinstance(event, TextDelta):
+                deltas.append(event.text)
+    assert "".join(deltas).startswith("Turn 1: you")
+
+
+async def test_phi4_crash_without_details_is_clear():
+    with pytest.raises(UnavailableError, match="failed without saying why"):
+        await _collect(Phi4Provider(), _request("boom"), Visitor("a"))
+
+
+async def test_changed_api_is_reported(spaces, monkeypatch):
+    monkeypatch.setenv("PHI4_SPACE", spaces["changed"])
+    with pytest.raises(ProtocolError) as info:
+        await _collect(Phi4Provider(), _request("hi"), Visitor("a"))
+    message = str(info.value)
+    assert "the Space's API changed: expected /process_message(history, message)" in message
+    assert "found /process_message(" in message and "/answer(" in message
+    monkeypatch.setenv("FLUX_DEV_SPACE", spaces["changed"])
+    with pytest.raises(ProtocolError, match=r"API changed: expected /infer\(prompt"):
+        await FluxDevProvider().generate_image(ImageRequest("a cat", "FLUX.1-dev"), Visitor("a"))
+
+
+async def test_space_that_is_down(monkeypatch):
+    monkeypatch.setenv("PHI4_SPACE", f"http://127.0.0.1:{free_port()}/")
+    with pytest.raises(UnavailableError, match="could not reach the Space at http://127.0.0.1"):
+        await _collect(Phi4Provider(), _request("hi"), Visitor("a"))
+
+
+async def test_stuck_job_hits_the_time_limit_and_is_cancelled(logs, monkeypatch):
+    provider, visitor = Phi4Provider(), Visitor("a")
+    await _collect(provider, _request("warm up"), visitor)  # connect before the short limit applies
+    monkeypatch.setenv("SPACES_TIMEOUT", "1")
+    started = time.monotonic()
+    with pytest.raises(UnavailableError, match="did not finish within 1 s"):
+        await _collect(provider, _request("hang"), visitor)
+    assert time.monotonic() - started < 5
+    await _until(lambda: "/bot_response" in logs["phi4"].cancelled)
+
+
+async def test_stop_cancels_the_remote_job(logs):
+    stream = Phi4Provider().chat(_request("hang"), Visitor("a"))
+    task = asyncio.create_task(stream.__anext__())
+    await _until(lambda: logs["phi4"].of("/bot_response"))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _until(lambda: "/bot_response" in logs["phi4"].cancelled)
+
+
+async def _until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+# -- FLUX ----------------------------------------------------------------------------------
+async def test_flux_schnell_returns_image_and_seed(logs):
+    result = await FluxSchnellProvider().generate_image(
+        ImageRequest("a red square", "FLUX.1-schnell", width=320, height=256, seed=7),
+        Visitor("a", ip_token="ip-flux"))
+    with Image.open(io.BytesIO(result.data)) as image:
+        assert image.size == (320, 256) and image.getpixel((0, 0))[:2] == (7, 0)
+    assert (result.seed, result.width, result.height, result.mime) == (7, 320, 256, "image/webp")
+    call = logs["schnell"].of("/infer")[0]
+    assert (call["steps"], call["randomize_seed"], call["guidance"], call["ip_token"]) == (4, False, None, "ip-flux")
+
+
+async def test_flux_dev_random_seed_and_guidance(logs):
+    provider = FluxDevProvider()
+    result = await provider.generate_image(ImageRequest("a cat", "FLUX.1-dev", width=256, height=256, seed=-1),
+                                           Visitor("a"))
+    assert result.seed == 4242
+    call = logs["dev"].of("/infer")[0]
+    assert (call["randomize_seed"], call["steps"], call["guidance"]) == (True, 28, 3.5)
+    await provider.generate_image(ImageRequest("a cat", "FLUX.1-dev", width=256, height=256, steps=3,
+                                               guidance=5.0), Visitor("b", ip_token="ip-b"))
+    second = logs["dev"].of("/infer")[1]
+    assert (second["steps"], second["guidance"], second["ip_token"]) == (3, 5.0, "ip-b")
+
+
+async def test_flux_shares_one_client_but_not_headers(logs):
+    provider = FluxSchnellProvider()
+    requests = [provider.generate_image(ImageRequest("x", "FLUX.1-schnell", width=256, height=256, seed=i),
+                                        Visitor(f"v{i}", ip_token=f"ip-{i}")) for i in range(3)]
+    results = await asyncio.gather(*requests)
+    assert [r.seed for r in results] == [0, 1, 2]
+    calls = logs["schnell"].of("/infer")
+    assert {(c["seed"], c["ip_token"]) for c in calls} == {(0, "ip-0"), (1, "ip-1"), (2, "ip-2")}
+    assert len(provider.space._shared) == 1
+
+
+async def test_flux_quota_and_full_queue(spaces, monkeypatch):
+    with pytest.raises(RateLimitedError, match="ZeroGPU quota"):
+        await FluxSchnellProvider().generate_image(ImageRequest("quota", "FLUX.1-schnell"), Visitor("a"))
+    monkeypatch.setenv("FLUX_SCHNELL_SPACE", spaces["busy"])
+    with pytest.raises(UnavailableError, match="queue is full"):
+        await FluxSchnellProvider().generate_image(ImageRequest("a cat", "FLUX.1-schnell"), Visitor("a"))
+
+
+async def test_flux_stuck_job_times_out(logs, monkeypatch):
+    provider = FluxSchnellProvider()
+    await provider.generate_image(ImageRequest("warm", "FLUX.1-schnell", width=256, height=256), Visitor("a"))
+    monkeypatch.setenv("SPACES_TIMEOUT", "1")
+    with pytest.raises(UnavailableError, match="did not finish within 1 s"):
+        await provider.generate_image(ImageRequest("hang", "FLUX.1-schnell"), Visitor("a"))
+    await _until(lambda: "/infer" in logs["schnell"].cancelled)
+
+
+# -- the mechanism's small parts -------------------------------------------------------------
+def test_error_mapping_for_failures_a_local_space_cannot_show():
+    paused = space_error("S", ValueError("The current space is in the invalid state: PAUSED. Please contact"),
+                         "owner/space")
+    assert isinstance(paused, UnavailableError) and "paused" in str(paused)
+    broken = space_error("S", ValueError("The current space is in the invalid state: RUNTIME_ERROR. Please"))
+    assert "not running (RUNTIME_ERROR)" in str(broken)
+    assert isinstance(space_error("S", ValueError("Could not find Space: x/y.")), NotConfiguredError)
+    from gradio_client.exceptions import AuthenticationError
+    from gradio_client.utils import TooManyRequestsError
+    assert isinstance(space_error("S", AuthenticationError("no")), AuthRequiredError)
+    assert isinstance(space_error("S", TooManyRequestsError("slow down")), RateLimitedError)
+    assert "queue is full" in str(space_error("S", QueueError("Queue is full! Please try again.")))
+    assert str(space_error("S", AppError("<b>Bad</b> input"))) == "S: service unavailable (the Space reported: Bad input)"
+
+
+def test_credentials_only_go_to_spaces_or_this_machine():
+    visitor = Visitor("a", ip_token="ip-x", hf_token="hf_secretsecretsecret")
+    for source in ("owner/space", "https://owner-space.hf.space/", "http://127.0.0.1:7860/", "http://localhost:1/"):
+        assert trusts_credentials(source)
+        assert call_headers(visitor, source) == {"x-ip-token": "ip-x",
+                                                 "x-hf-authorization": "Bearer hf_secretsecretsecret"}
+    assert call_headers(visitor, "https://example.com/space/") == {}
+
+
+def test_nothing_connects_at_import_or_construction(monkeypatch):
+    monkeypatch.setenv("PHI4_SPACE", f"http://127.0.0.1:{free_port()}/")
+    provider = Phi4Provider()  # no Client yet: construction is lazy and off the loop
+    assert provider.status().configured and provider.describe()["id"] == "phi4"
+    assert [p.id for p in (FluxSchnellProvider(), FluxDevProvider())] == ["flux-schnell", "flux-dev"]
+
+
+# -- end to end through the app -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def app_url(spaces):
+    env = {"PHI4_SPACE": spaces["phi4"], "FLUX_SCHNELL_SPACE": spaces["schnell"], "FLUX_DEV_SPACE": spaces["dev"]}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    demo = build_demo(Registry([Phi4Provider(), FluxSchnellProvider(), FluxDevProvider()]), AppSettings.from_env())
+    try:
+        with launch_blocks(demo) as url:
+            yield url
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_app_chat_vision_and_image_end_to_end(app_url, logs, tmp_path):
+    alice = Client(app_url, verbose=False, headers={"x-ip-token": "ip-app-alice"})
+    bob = Client(app_url, verbose=False, headers={"x-ip-token": "ip-app-bob"})
+    try:
+        job = alice.submit(messages=[{"role": "user", "content": "hello"}], provider="phi4", model="",
+                           system_prompt="", temperature=0.7, max_tokens=100, top_p=0.9, api_name="/chat")
+        reply = job.result(timeout=30)
+        assert reply == "Turn 1: you said 'hello'; new images: none; earlier images: 0; messages: 1."
+        assert len(job.outputs()) >= 2
+        picture = tmp_path / "p.png"
+        Image.new("RGB", (80, 60), (0, 200, 0)).save(picture)
+        reply = bob.predict(prompt="describe", images=[handle_file(str(picture))], history=[], provider="phi4",
+                            model="", temperature=0.5, max_tokens=100, api_name="/vision")
+        assert reply.startswith("Turn 1: you said 'describe'; new images: 80x60;")
+        assert {c["ip_token"] for c in logs["phi4"].calls} == {"ip-app-alice", "ip-app-bob"}
+        sessions = {c["ip_token"]: c["session"] for c in logs["phi4"].calls}
+        assert sessions["ip-app-alice"] != sessions["ip-app-bob"]
+
+        path, info = alice.predict(prompt="a green field", provider="flux-dev", model="", negative_prompt="",
+                                   width=384, height=256, steps=2, guidance=4.0, seed=9, api_name="/image")
+        with Image.open(path) as image:
+            assert image.size == (384, 256)
+        assert (info["provider"], info["model"], info["seed"]) == ("flux-dev", "FLUX.1-dev", 9)
+        assert logs["dev"].of("/infer")[0]["ip_token"] == "ip-app-alice"
+
+        with pytest.raises(AppError, match="FLUX.1 schnell \\(Space\\): rate limited"):
+            alice.predict(prompt="quota", provider="flux-schnell", model="", negative_prompt="", width=256,
+                          height=256, steps=2, guidance=None, seed=1, api_name="/image")
+    finally:
+        alice.close()
+        bob.close()
