@@ -24,6 +24,9 @@ BUILTIN_PROVIDERS: tuple[str, ...] = (
     "providers.huggingchat:HuggingChatProvider",
     "providers.h2o:H2oProvider",
     "providers.flowgpt:FlowGptProvider",
+    "providers.phi4:Phi4Provider",
+    "providers.flux:FluxSchnellProvider",
+    "providers.flux:FluxDevProvider",
     "providers.auto:AutoProvider",
 )
 
