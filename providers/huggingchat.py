@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,11 +181,11 @@ class HuggingChatProvider(Provider):
             return await self._output_image(session, conversation_id, line)
 
         answer = ""
-        lines = session.send(conversation_id, payload, _files(sent))
-        async for event in read_events(self.label, lines, fetch_file):
-            if isinstance(event, TextDelta):
-                answer += event.text
-            yield event
+        async with aclosing(session.send(conversation_id, payload, _files(sent))) as lines:
+            async for event in read_events(self.label, lines, fetch_file):
+                if isinstance(event, TextDelta):
+                    answer += event.text
+                yield event
         book[key] = _Conversation(conversation_id, _account(cookie), request.system_prompt,
                                   earlier + (_fingerprint(request.messages[-1]), ("assistant", answer.strip(), ())))
 

@@ -38,7 +38,7 @@ def _client() -> httpx.AsyncClient:
     client = _clients.get(loop)
     if client is None or client.is_closed:
         jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-        client = httpx.AsyncClient(timeout=default_timeout(), cookies=httpx.Cookies(jar),
+        client = httpx.AsyncClient(timeout=default_timeout(), cookies=jar,
                                    follow_redirects=False, trust_env=False,
                                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
         _clients[loop] = client
