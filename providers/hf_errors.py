@@ -81,6 +81,13 @@ def map_error(label: str, exc: BaseException, *, model: str, started: bool, hint
     if isinstance(exc, (InferenceTimeoutError, httpx2.TimeoutException)):
         return UnavailableError(label, "timed out waiting for the service",
                                 hint="The service may be busy; try again or pick another model")
+    # in-stream error objects (TextGenerationError subclasses httpx2.HTTPError: test them first)
+    if isinstance(exc, ValidationError):
+        return BadRequestError(label, str(exc)[:200])
+    if isinstance(exc, OverloadedError):
+        return UnavailableError(label, "the model is overloaded", hint="Try again in a moment")
+    if isinstance(exc, TextGenerationError):
+        return ProtocolError(label, f"the service reported an error: {str(exc)[:200]}")
     if isinstance(exc, httpx2.HTTPError):
         if started or isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError)):
             return UnavailableError(label, "the connection dropped mid-answer")
@@ -89,12 +96,6 @@ def map_error(label: str, exc: BaseException, *, model: str, started: bool, hint
         return UnavailableError(label, type(exc).__name__)
     if isinstance(exc, OfflineModeIsEnabled):
         return UnavailableError(label, "huggingface_hub offline mode is on (HF_HUB_OFFLINE)")
-    if isinstance(exc, ValidationError):
-        return BadRequestError(label, str(exc)[:200])
-    if isinstance(exc, OverloadedError):
-        return UnavailableError(label, "the model is overloaded", hint="Try again in a moment")
-    if isinstance(exc, TextGenerationError):
-        return ProtocolError(label, f"the service reported an error: {str(exc)[:200]}")
     if isinstance(exc, json.JSONDecodeError):
         return ProtocolError(label, "the service sent a malformed line")
     if isinstance(exc, ValueError):  # raised by the client before sending (unsupported model/provider...)
