@@ -9,7 +9,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from providers.logs import setup_logging  # noqa: E402
-from ui.app import build_demo  # noqa: E402
+from ui.app import CSS, build_demo  # noqa: E402
 from ui.config import AppSettings  # noqa: E402
 
 setup_logging()
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
         server_name=settings.server_name,
         server_port=settings.server_port,
         share=args.share or settings.share,
+        css=CSS,
     )
 
 

@@ -1,4 +1,4 @@
-"""Assembling the app: three tabs, the public API and session clean-up."""
+"""Assembling the app: the tabs, deep links, the public API and session clean-up."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from providers import Registry, build_registry
 from .api import build_api
 from .config import AppSettings
 from .context import AppContext
+from .deeplink import DeepLink
 from .image_tab import build_image_tab
+from .pickers import ModelPicker
+from .settings_tab import build_settings_tab
 from .text_tab import build_text_tab
 from .vision_tab import build_vision_tab
 
@@ -18,22 +21,85 @@ INTRO = (
     "switching freely between providers."
 )
 
+#: Extra page styles, passed to `launch(css=...)` by app.py.
+CSS = """
+#image-caption, .playground-link { font-size: var(--text-sm); color: var(--body-text-color-subdued); }
+@media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
+"""
+
+#: Builds the full link from the query the server chose and copies it (clipboard may be refused).
+COPY_LINK_JS = """(query) => {
+  const url = window.location.origin + window.location.pathname + (query || "");
+  if (navigator.clipboard) { navigator.clipboard.writeText(url).catch(() => {}); }
+  return url;
+}"""
+
 
 def build_demo(registry: Registry | None = None, settings: AppSettings | None = None) -> gr.Blocks:
     """Build the playground. No network calls and no heavy work happen here."""
     settings = settings or AppSettings.from_env()
     ctx = AppContext(registry or build_registry(), settings)
     with gr.Blocks(title=settings.title, fill_width=True) as demo:
-        gr.Markdown(f"# {settings.title}\n{INTRO}")
-        with gr.Tabs():
-            with gr.Tab("Text chat", id="text"):
-                build_text_tab(ctx)
-            with gr.Tab("Vision chat", id="vision"):
-                build_vision_tab(ctx)
-            with gr.Tab("Text-to-image", id="image"):
-                build_image_tab(ctx)
+        with gr.Row(equal_height=False):
+            gr.Markdown(f"# {settings.title}\n{INTRO}")
+            copy_link = gr.Button("Copy link", size="sm", scale=0, min_width=110, variant="secondary")
+        link = gr.Textbox(label="Link to this tab, provider and model", visible=False, buttons=["copy"],
+                          elem_classes="playground-link")
+        current_tab = gr.State("text")
+        with gr.Tabs(selected="text") as tabs:
+            with gr.Tab("Text chat", id="text") as text_tab:
+                text_picker = build_text_tab(ctx)
+            with gr.Tab("Vision chat", id="vision") as vision_tab:
+                vision_picker = build_vision_tab(ctx)
+            with gr.Tab("Text-to-image", id="image") as image_tab:
+                image_picker = build_image_tab(ctx)
+            with gr.Tab("Settings", id="settings") as settings_tab:
+                build_settings_tab(ctx, demo)
         build_api(ctx)
+
+        pickers = {"text": text_picker, "vision": vision_picker, "image": image_picker}
+        for tab, tab_id in ((text_tab, "text"), (vision_tab, "vision"), (image_tab, "image"),
+                            (settings_tab, "settings")):
+            tab.select(lambda t=tab_id: t, None, current_tab, api_visibility="private", queue=False,
+                       show_progress="hidden")
+        _wire_deep_links(demo, tabs, current_tab, pickers)
+        _wire_copy_link(copy_link, link, current_tab, pickers)
         demo.unload(ctx.release)
     demo.queue(default_concurrency_limit=settings.concurrency_limit, max_size=settings.max_queue_size)
     demo.playground = ctx  # for tests and extensions
     return demo
+
+
+def _wire_deep_links(demo: gr.Blocks, tabs: gr.Tabs, current_tab: gr.State,
+                     pickers: dict[str, ModelPicker]) -> None:
+    """On load, `?tab=…&provider=…&model=…` selects the tab and, on a chat or image tab, provider and model."""
+    outputs = [tabs, current_tab] + [c for p in pickers.values() for c in (p.provider, p.model)]
+
+    async def open_link(request: gr.Request):
+        target = DeepLink.from_query(dict(getattr(request, "query_params", None) or {}))
+        updates: list = [gr.update(selected=target.tab) if target.tab else gr.update(), target.tab or "text"]
+        for tab_id, picker in pickers.items():
+            if tab_id == (target.tab or "text") and (target.provider or target.model):
+                updates.extend(await picker.choose(target.provider, target.model))
+            else:
+                updates.extend([gr.update(), gr.update()])
+        return updates
+
+    demo.load(open_link, None, outputs, api_visibility="private", show_progress="hidden")
+
+
+def _wire_copy_link(button: gr.Button, link: gr.Textbox, current_tab: gr.State,
+                    pickers: dict[str, ModelPicker]) -> None:
+    inputs = [current_tab] + [c for p in pickers.values() for c in (p.provider, p.model)]
+    names = list(pickers)
+
+    def build_query(tab: str, *choices: str) -> dict:
+        if tab in pickers:
+            index = names.index(tab) * 2
+            query = DeepLink(tab=tab, provider=choices[index], model=choices[index + 1]).query()
+        else:
+            query = DeepLink(tab=tab).query()
+        return gr.update(value=query, visible=True)
+
+    button.click(build_query, inputs, link, api_visibility="private", queue=False, show_progress="hidden").then(
+        None, link, link, js=COPY_LINK_JS, api_visibility="private", queue=False, show_progress="hidden")

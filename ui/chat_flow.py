@@ -37,12 +37,19 @@ async def stream_turn_messages(
         async for turn in frames(stream, ctx.settings.frame_interval):
             yield turn_messages(turn)
     except PlaygroundError as exc:
-        message = describe_error(exc)
-        gr.Warning(message)
         if turn is None:
-            yield [gr.ChatMessage(role="assistant", content=message, metadata={"title": "⚠️ Error"})]
+            yield error_messages(exc)
         else:
+            message = describe_error(exc)
+            gr.Warning(message)
             yield turn_messages(turn, done=True, error=message)
         return
     if turn is not None:
         yield turn_messages(turn, done=True)
+
+
+def error_messages(exc: BaseException) -> list[gr.ChatMessage]:
+    """A toast plus an error block in the chat, for a turn that failed before any answer."""
+    message = describe_error(exc)
+    gr.Warning(message)
+    return [gr.ChatMessage(role="assistant", content=message, metadata={"title": "⚠️ Error"})]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import socket
 from dataclasses import dataclass
 
-from providers.config import env_bool, env_float, env_int, env_str
+from providers.config import env_bool, env_float, env_int, env_str, is_public_space
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,11 @@ class AppSettings:
     frame_interval: float
     max_prompt_chars: int
     title: str
+    #: Key for what "remember in this browser" stores. Gradio hands it to the page, so it only keeps
+    #: stored values unreadable to a casual look; it must stay fixed so they survive a restart.
+    browser_secret: str = ""
+    #: Offer "Sign in with Hugging Face" (OAuth): only on a Space, where the login routes exist.
+    oauth: bool = False
 
     @classmethod
     def from_env(cls) -> AppSettings:
@@ -31,4 +38,12 @@ class AppSettings:
             frame_interval=env_float("PLAYGROUND_FRAME_INTERVAL", 0.04, minimum=0.0),
             max_prompt_chars=env_int("PLAYGROUND_MAX_PROMPT_CHARS", 100_000, minimum=100),
             title=env_str("PLAYGROUND_TITLE", "AI Model Playground"),
+            browser_secret=env_str("PLAYGROUND_BROWSER_SECRET") or default_browser_secret(),
+            oauth=is_public_space(),
         )
+
+
+def default_browser_secret() -> str:
+    """A stable key derived from where the app runs: the Space id, else the host name."""
+    where = env_str("SPACE_ID") or socket.gethostname()
+    return hashlib.sha256(f"ai-model-playground:{where}".encode()).hexdigest()[:32]

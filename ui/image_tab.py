@@ -1,4 +1,4 @@
-"""Text-to-image tab: prompt and parameters in, image and what was used out."""
+"""Text-to-image tab: prompt and parameters in; the image, what was used and a session gallery out."""
 
 from __future__ import annotations
 
@@ -9,6 +9,17 @@ from providers import Capability, PlaygroundError
 from .context import AppContext, gradio_error
 from .pickers import ModelPicker
 from .render import save_image_bytes
+
+#: Size presets: name -> (width, height), exact ratios on multiples of 32.
+SIZE_PRESETS: dict[str, tuple[int, int]] = {
+    "1:1": (1024, 1024),
+    "16:9": (1024, 576),
+    "9:16": (576, 1024),
+    "4:3": (1152, 864),
+    "3:2": (1152, 768),
+}
+CUSTOM = "Custom"
+MAX_GALLERY = 48
 
 
 async def generate(ctx: AppContext, request: gr.Request | None, prompt: str, provider_id: str | None,
@@ -25,7 +36,7 @@ async def generate(ctx: AppContext, request: gr.Request | None, prompt: str, pro
         )
     except PlaygroundError as exc:
         raise gradio_error(exc) from exc
-    provider = ctx.registry.get(provider_id) if provider_id else None
+    provider = ctx.registry.get(provider_id) if provider_id else ctx.registry.default_for(Capability.IMAGE)
     info = {
         "provider": provider.id if provider else "",
         "model": result.model,
@@ -37,6 +48,20 @@ async def generate(ctx: AppContext, request: gr.Request | None, prompt: str, pro
     return save_image_bytes(result.data, result.mime), info
 
 
+def image_caption(info: dict, provider_label: str) -> str:
+    """"Provider · model · seed 42 · 1024×768 · 2.3 s"."""
+    seed = "seed ?" if info.get("seed") is None else f"seed {info['seed']}"
+    return " · ".join([provider_label, str(info.get("model", "")), seed,
+                       f"{info.get('width')}×{info.get('height')}", f"{info.get('seconds', 0):.1f} s"])
+
+
+def preset_size(preset: str) -> tuple[dict, dict]:
+    if preset in SIZE_PRESETS:
+        width, height = SIZE_PRESETS[preset]
+        return gr.update(value=width), gr.update(value=height)
+    return gr.update(), gr.update()
+
+
 def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
@@ -45,26 +70,54 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
     with gr.Row(equal_height=True):
         picker = ModelPicker(ctx.registry, Capability.IMAGE)
     with gr.Row():
-        with gr.Column(scale=2):
+        with gr.Column(scale=2, min_width=300):
             prompt = gr.Textbox(label="Prompt", lines=3, placeholder="A lighthouse on a cliff at dawn, oil painting")
             negative = gr.Textbox(label="Negative prompt", lines=1, placeholder="blurry, low quality")
+            preset = gr.Radio([*SIZE_PRESETS, CUSTOM], value="1:1", label="Size")
             with gr.Row():
-                width = gr.Slider(256, 2048, value=1024, step=32, label="Width")
-                height = gr.Slider(256, 2048, value=1024, step=32, label="Height")
+                width = gr.Slider(256, 2048, value=1024, step=32, label="Width", min_width=140)
+                height = gr.Slider(256, 2048, value=1024, step=32, label="Height", min_width=140)
             with gr.Row():
-                steps = gr.Slider(1, 100, value=4, step=1, label="Steps")
-                guidance = gr.Slider(0.0, 20.0, value=3.5, step=0.5, label="Guidance")
-                seed = gr.Number(value=-1, precision=0, label="Seed (-1 = random)")
+                steps = gr.Slider(1, 100, value=4, step=1, label="Steps", min_width=140)
+                guidance = gr.Slider(0.0, 20.0, value=3.5, step=0.5, label="Guidance", min_width=140)
+            with gr.Row(equal_height=False):
+                seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", min_width=120)
+                randomise = gr.Checkbox(value=True, label="Randomise seed", min_width=120)
+                reuse = gr.Button("Reuse last seed", size="sm", min_width=120, scale=0)
             run = gr.Button("Generate", variant="primary")
-        with gr.Column(scale=3):
-            image = gr.Image(label="Image", type="filepath", format="png", interactive=False, buttons=["download"])
-            info = gr.JSON(label="Used")
+        with gr.Column(scale=3, min_width=300):
+            image = gr.Image(label="Image", type="filepath", format="png", interactive=False,
+                             buttons=["download", "fullscreen"])
+            caption = gr.Markdown(elem_id="image-caption", label="Image details")
+            gallery = gr.Gallery(label="This session's images", columns=3, height="auto",
+                                 buttons=["download", "download_all", "fullscreen"], object_fit="contain")
+    images = gr.State([])
+    last_seed = gr.State(None)
 
-    async def on_generate(prompt_text, provider_id, model_id, negative_text, w, h, s, g, sd,
-                          request: gr.Request):
-        return await generate(ctx, request, prompt_text, provider_id, model_id, negative_text, w, h, s, g, sd)
+    async def on_generate(prompt_text, provider_id, model_id, negative_text, w, h, s, g, sd, random_seed,
+                          shown: list, request: gr.Request, progress=gr.Progress()):
+        progress(0, desc="Generating…")
+        path, info = await generate(ctx, request, prompt_text, provider_id, model_id, negative_text, w, h,
+                                    s, g, -1 if random_seed else sd)
+        label = ctx.registry.get(info["provider"]).label if info["provider"] else ""
+        text = image_caption(info, label)
+        shown = [(path, text), *shown][:MAX_GALLERY]
+        return path, text, shown, shown, info["seed"]
 
+    def on_reuse(seed_used: int | None):
+        if seed_used is None:
+            gr.Info("Generate an image first; its seed can then be reused.")
+            return gr.update(), gr.update()
+        return seed_used, False
+
+    preset.change(preset_size, preset, [width, height], api_visibility="private", queue=False,
+                  show_progress="hidden")
+    gr.on([width.input, height.input], lambda: CUSTOM, None, preset, api_visibility="private", queue=False,
+          show_progress="hidden")
+    reuse.click(on_reuse, last_seed, [seed, randomise], api_visibility="private", queue=False)
     gr.on([run.click, prompt.submit], on_generate,
-          inputs=[prompt, picker.provider, picker.model, negative, width, height, steps, guidance, seed],
-          outputs=[image, info], api_visibility="private", concurrency_limit=ctx.settings.concurrency_limit)
+          inputs=[prompt, picker.provider, picker.model, negative, width, height, steps, guidance, seed,
+                  randomise, images],
+          outputs=[image, caption, gallery, images, last_seed], api_visibility="private",
+          concurrency_limit=ctx.settings.concurrency_limit, show_progress_on=[image])
     return picker

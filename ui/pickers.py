@@ -6,20 +6,16 @@ import logging
 
 import gradio as gr
 
-from providers import Capability, Provider, Registry
+from providers import Capability, PlaygroundError, Provider, Registry
+
+from .status import WORKING, provider_state
 
 logger = logging.getLogger(__name__)
 
 
 def provider_choice_label(provider: Provider) -> str:
-    status = provider.status()
-    if not status.working:
-        return f"{provider.label} (not working)"
-    if not status.configured:
-        return f"{provider.label} (not configured)"
-    if status.needs_auth:
-        return f"{provider.label} (sign-in)"
-    return provider.label
+    state = provider_state(provider)
+    return provider.label if state == WORKING else f"{provider.label} ({state})"
 
 
 def provider_choices(registry: Registry, capability: Capability) -> list[tuple[str, str]]:
@@ -29,15 +25,26 @@ def provider_choices(registry: Registry, capability: Capability) -> list[tuple[s
 def model_dropdown_update(provider: Provider, capability: Capability, models: list[str],
                           selected: str | None = None) -> dict:
     default = provider.default_model(capability)
+    if selected:
+        selected = provider.aliases.get(selected, selected)
     value = selected if selected and (selected in models or provider.accepts_any_model) else default
     if value and value not in models:
         models = [value, *models]
     return gr.update(choices=models, value=value, allow_custom_value=provider.accepts_any_model,
-                     info=provider.note or None)
+                     info=_model_info(provider))
+
+
+def _model_info(provider: Provider) -> str | None:
+    hint = "Pick one or type any model id." if provider.accepts_any_model else ""
+    return " ".join(part for part in (provider.note, hint) if part) or None
 
 
 class ModelPicker:
-    """A provider dropdown and a model dropdown that follows it."""
+    """A provider dropdown and a model dropdown that follows it.
+
+    Models load lazily: the built-in list is shown at first, the provider's
+    (possibly discovered) list when a provider is chosen or the page loads.
+    """
 
     def __init__(self, registry: Registry, capability: Capability, *, scale: int = 1) -> None:
         self.registry = registry
@@ -46,27 +53,44 @@ class ModelPicker:
         models = default.model_list(capability) if default else []
         self.provider = gr.Dropdown(
             label="Provider", choices=provider_choices(registry, capability),
-            value=default.id if default else None, interactive=True, scale=scale,
+            value=default.id if default else None, interactive=True, scale=scale, min_width=160,
         )
         self.model = gr.Dropdown(
             label="Model", choices=models,
             value=default.default_model(capability) if default else None,
             allow_custom_value=bool(default and default.accepts_any_model),
-            interactive=True, scale=scale * 2,
-            info=(default.note or None) if default else None,
+            interactive=True, scale=scale * 2, min_width=200,
+            info=_model_info(default) if default else None,
         )
-        self.provider.change(self.refresh_models, inputs=[self.provider], outputs=[self.model],
-                             api_visibility="private", show_progress="hidden", queue=False)
+        # `input` (not `change`): a deep link sets provider and model together and must not be undone.
+        self.provider.input(self.refresh_models, inputs=[self.provider], outputs=[self.model],
+                            api_visibility="private", show_progress="hidden")
 
-    async def refresh_models(self, provider_id: str) -> dict:
+    async def refresh_models(self, provider_id: str, selected: str | None = None) -> dict:
         """Models for the chosen provider: discovered lazily, falling back to the built-in list."""
         try:
             provider = self.registry.get(provider_id)
-        except Exception:
+        except PlaygroundError:
             return gr.update(choices=[], value=None)
         try:
             models = await provider.list_models(self.capability)
         except Exception:
             logger.warning("Listing models of %s failed; using the built-in list", provider.label)
             models = provider.model_list(self.capability)
-        return model_dropdown_update(provider, self.capability, models)
+        return model_dropdown_update(provider, self.capability, models, selected)
+
+    async def choose(self, provider_id: str | None, model: str | None) -> tuple[dict, dict]:
+        """Updates selecting a provider (unknown or unsuitable ones are ignored) and a model."""
+        if not provider_id:
+            return gr.update(), await self.refresh_models(self._default_id(), model) if model else gr.update()
+        try:
+            provider = self.registry.get(provider_id)
+        except PlaygroundError:
+            return gr.update(), gr.update()
+        if not provider.supports(self.capability):
+            return gr.update(), gr.update()
+        return gr.update(value=provider.id), await self.refresh_models(provider.id, model)
+
+    def _default_id(self) -> str:
+        default = self.registry.default_for(self.capability)
+        return default.id if default else ""

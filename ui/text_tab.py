@@ -7,7 +7,8 @@ import gradio as gr
 from providers import Capability, Message
 from providers.messages import append_turn
 
-from .chat_flow import stream_turn_messages
+from .chat_flow import error_messages, stream_turn_messages
+from .chat_panel import build_chat
 from .context import AppContext
 from .pickers import ModelPicker
 
@@ -18,17 +19,17 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
     with gr.Accordion("Parameters", open=False):
         system_prompt = gr.Textbox(label="System prompt", lines=2, placeholder="You are a helpful assistant.")
         with gr.Row():
-            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature")
-            max_tokens = gr.Slider(16, 8192, value=1024, step=16, label="Max tokens")
-            top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05, label="Top-p")
+            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature", min_width=160)
+            max_tokens = gr.Slider(16, 8192, value=1024, step=16, label="Max tokens", min_width=160)
+            top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05, label="Top-p", min_width=160)
 
     async def respond(message: str, history: list, provider_id: str, model: str, system: str,
                       temp: float, max_new: float, nucleus: float, request: gr.Request):
         try:
             messages = ctx.history_reader().read(history)
         except Exception as exc:  # history is ours; a bad one must not break the chat
-            gr.Warning(str(exc))
-            messages = []
+            yield error_messages(exc)
+            return
         append_turn(messages, Message(role="user", text=message or ""))
         async for frame in stream_turn_messages(
             ctx, messages, provider_id=provider_id, model=model, request=request,
@@ -37,14 +38,10 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
         ):
             yield frame
 
-    gr.ChatInterface(
-        respond,
-        chatbot=gr.Chatbot(label="Conversation", height=520, buttons=["copy"]),
+    build_chat(
+        ctx, respond,
         textbox=gr.Textbox(label="Message", placeholder="Ask anything…", lines=1, max_lines=12),
         additional_inputs=[picker.provider, picker.model, system_prompt, temperature, max_tokens, top_p],
-        editable=True,
-        api_visibility="private",
-        concurrency_limit=ctx.settings.concurrency_limit,
-        fill_height=False,
+        placeholder="Pick a provider and a model above, then type a message.",
     )
     return picker

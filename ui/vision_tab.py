@@ -1,4 +1,4 @@
-"""Vision chat tab: ask vision models about images; images stay in the history."""
+"""Vision chat tab: ask vision models about images; images stay in the history and are re-sent."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from providers import Capability, InputError, Message
 from providers.media import prepare_images
 from providers.messages import append_turn
 
-from .chat_flow import stream_turn_messages
+from .chat_flow import error_messages, stream_turn_messages
+from .chat_panel import build_chat
 from .context import AppContext
 from .pickers import ModelPicker
 
@@ -18,8 +19,11 @@ def build_vision_tab(ctx: AppContext) -> ModelPicker:
         picker = ModelPicker(ctx.registry, Capability.VISION)
     with gr.Accordion("Parameters", open=False):
         with gr.Row():
-            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature")
-            max_tokens = gr.Slider(16, 8192, value=1024, step=16, label="Max tokens")
+            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature", min_width=160)
+            max_tokens = gr.Slider(16, 8192, value=1024, step=16, label="Max tokens", min_width=160)
+    with gr.Accordion("Take a photo with the webcam", open=False):
+        webcam = gr.Image(label="Webcam photo (added to your next message)", sources=["webcam"],
+                          type="filepath", height=240)
 
     async def respond(message: dict, history: list, provider_id: str, model: str,
                       temp: float, max_new: float, request: gr.Request):
@@ -29,8 +33,7 @@ def build_vision_tab(ctx: AppContext) -> ModelPicker:
             messages = ctx.history_reader().read(history)
             images = prepare_images([f if isinstance(f, str) else f.get("path") for f in files])
         except InputError as exc:
-            gr.Warning(str(exc))
-            yield gr.ChatMessage(role="assistant", content=str(exc), metadata={"title": "⚠️ Error"})
+            yield error_messages(exc)
             return
         append_turn(messages, Message(role="user", text=text, images=images))
         async for frame in stream_turn_messages(
@@ -39,18 +42,23 @@ def build_vision_tab(ctx: AppContext) -> ModelPicker:
         ):
             yield frame
 
-    gr.ChatInterface(
-        respond,
-        multimodal=True,
-        chatbot=gr.Chatbot(label="Conversation", height=520, buttons=["copy"]),
-        textbox=gr.MultimodalTextbox(
-            label="Message and images", file_types=["image"], file_count="multiple",
-            placeholder="Add an image and ask about it…", sources=["upload"],
-        ),
-        additional_inputs=[picker.provider, picker.model, temperature, max_tokens],
-        editable=True,
-        api_visibility="private",
-        concurrency_limit=ctx.settings.concurrency_limit,
-        fill_height=False,
+    textbox = gr.MultimodalTextbox(
+        label="Message and images", file_types=["image"], file_count="multiple", sources=["upload"],
+        placeholder="Add, drop or paste an image and ask about it…",
     )
+    build_chat(
+        ctx, respond, textbox=textbox, multimodal=True,
+        additional_inputs=[picker.provider, picker.model, temperature, max_tokens],
+        placeholder="Upload, paste or photograph an image, then ask about it.",
+    )
+    webcam.input(_attach_photo, [webcam, textbox], [textbox, webcam], api_visibility="private", queue=False)
     return picker
+
+
+def _attach_photo(photo: str | None, message: dict | None) -> tuple[dict, None]:
+    """Move a webcam photo into the message box, so it is sent (and kept) like an upload."""
+    message = dict(message or {})
+    files = list(message.get("files") or [])
+    if photo:
+        files.append(photo)
+    return {"text": message.get("text") or "", "files": files}, None

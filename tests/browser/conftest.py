@@ -1,0 +1,88 @@
+"""Browser tests: the app as a subprocess with the fake provider, driven by Debian's Chromium.
+
+A missing Chromium skips these tests locally and fails them in CI (CI=true).
+Screenshots go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import ROOT, app_subprocess
+
+CHROMIUM = os.environ.get("PLAYGROUND_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+APP_ENV = {
+    "PLAYGROUND_EXTRA_PROVIDERS": "tests.support.fake_provider:FakeProvider",
+    "PLAYGROUND_PROVIDERS": "fake",
+    "PLAYGROUND_BROWSER_SECRET": "browser-tests",
+    "FAKE_TOKEN_DELAY": "0.05",
+}
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    if not path:
+        message = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    sync_api = pytest.importorskip("playwright.sync_api") if not _in_ci() else __import__(
+        "playwright.sync_api", fromlist=["sync_playwright"])
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(browser) -> Iterator[str]:
+    """The playground started as `python app.py` behind the offline guard."""
+    with app_subprocess(env=APP_ENV, offline=True) as (url, _process):
+        yield url
+
+
+@pytest.fixture
+def page(browser, app_url, request):
+    """A fresh browser context (empty local storage) that can reach only the app."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
+    context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
