@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,7 +22,7 @@ from .errors import ProtocolError, ProviderError, UnavailableError, error_for_st
 
 logger = logging.getLogger(__name__)
 
-_clients: dict[int, httpx.AsyncClient] = {}
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
 
 
 def default_timeout() -> httpx.Timeout:
@@ -37,7 +38,7 @@ def default_timeout() -> httpx.Timeout:
 def shared_client() -> httpx.AsyncClient:
     """The pooled client for the running event loop (created on first use)."""
     loop = asyncio.get_running_loop()
-    client = _clients.get(id(loop))
+    client = _clients.get(loop)
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
             timeout=default_timeout(),
@@ -45,7 +46,7 @@ def shared_client() -> httpx.AsyncClient:
             follow_redirects=False,
             trust_env=False,
         )
-        _clients[id(loop)] = client
+        _clients[loop] = client
     return client
 
 
