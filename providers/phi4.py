@@ -10,6 +10,7 @@ state, so every visitor gets a Client of their own.
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -138,20 +139,23 @@ class Phi4Provider(Provider):
                 paths = {id(image): path for image, path in zip(images, files)}
                 arguments = self._arguments(plan.inputs, request, earlier, last, paths)
                 sent = ""
-                async for output in self._turn(session, plan, arguments, files, visitor, deadline):
-                    text = reply_text(output)
-                    if text.startswith(sent) and len(text) > len(sent):
-                        yield TextDelta(text[len(sent):])
-                        sent = text
+                # aclosing: when our consumer stops (Stop), the remote job is cancelled at once.
+                async with aclosing(self._turn(session, plan, arguments, files, visitor, deadline)) as outputs:
+                    async for output in outputs:
+                        text = reply_text(output)
+                        if text.startswith(sent) and len(text) > len(sent):
+                            yield TextDelta(text[len(sent):])
+                            sent = text
             session.memo["seen"] = _fingerprint([*request.messages, Message("assistant", sent)])
         yield Finish("stop")
 
     async def _turn(self, session: SpaceSession, plan: ChatPlan, arguments: dict[str, Any], files: list[str],
                     visitor: Visitor, deadline: float) -> AsyncIterator[Any]:
         if plan.respond is None:
-            async for output in self.space.stream(session, plan.submit, visitor=visitor, deadline=deadline,
-                                                  kwargs=arguments):
-                yield output
+            async with aclosing(self.space.stream(session, plan.submit, visitor=visitor, deadline=deadline,
+                                                  kwargs=arguments)) as outputs:
+                async for output in outputs:
+                    yield output
             return
         history: Any = arguments.get(next((p.name for p in plan.inputs if _role(p) == "history"), ""), [])
         async for output in self.space.stream(session, plan.submit, visitor=visitor, deadline=deadline,
@@ -160,9 +164,10 @@ class Phi4Provider(Provider):
             if isinstance(returned, list):
                 history = resend_files(returned, files)
         second = {p.name: history for p in plan.respond_inputs if _role(p) == "history"}
-        async for output in self.space.stream(session, plan.respond, visitor=visitor, deadline=deadline,
-                                              kwargs=second):
-            yield output
+        async with aclosing(self.space.stream(session, plan.respond, visitor=visitor, deadline=deadline,
+                                              kwargs=second)) as outputs:
+            async for output in outputs:
+                yield output
 
     def _arguments(self, params: tuple[Param, ...], request: ChatRequest, earlier: list[Message],
                    last: Message, paths: dict[int, str]) -> dict[str, Any]:

@@ -227,6 +227,14 @@ async def test_stop_cancels_the_remote_job(logs):
     await _until(lambda: "/bot_response" in logs["phi4"].cancelled)
 
 
+async def test_closing_the_stream_cancels_the_remote_job(logs):
+    stream = Phi4Provider().chat(_request("slow"), Visitor("a"))
+    first = await stream.__anext__()
+    assert isinstance(first, TextDelta) and first.text == "Turn"
+    await stream.aclose()  # what the app does when the visitor presses Stop
+    await _until(lambda: "/bot_response" in logs["phi4"].cancelled)
+
+
 async def _until(condition, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

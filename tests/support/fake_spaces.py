@@ -11,7 +11,7 @@
 
 Scripted failures, by message text or prompt: "quota" raises the ZeroGPU quota
 `gr.Error`; "late-quota" streams a little first; "hang" never finishes (and notes
-its cancellation); "boom" raises a plain exception (no verbose errors).
+its cancellation); "slow" streams slowly (and notes a cancellation); "boom" raises a plain exception (no verbose errors).
 Every call is recorded in a `SpaceLog` with its session and headers.
 """
 
@@ -114,11 +114,15 @@ def phi4_space(log: SpaceLog) -> gr.Blocks:
         answer = (f"Turn {turns}: you said {text!r}; new images: {sizes}; "
                   f"earlier images: {earlier}; messages: {len(history)}.")
         history = list(history) + [{"role": "assistant", "content": ""}]
-        async for partial in _words(answer):
-            if text == "late-quota" and len(partial.split()) > 3:
-                raise gr.Error(QUOTA_MESSAGE)
-            history[-1] = {"role": "assistant", "content": partial}
-            yield history
+        try:
+            async for partial in _words(answer, 0.3 if text == "slow" else 0.01):
+                if text == "late-quota" and len(partial.split()) > 3:
+                    raise gr.Error(QUOTA_MESSAGE)
+                history[-1] = {"role": "assistant", "content": partial}
+                yield history
+        except asyncio.CancelledError:
+            log.cancelled.append("/bot_response")
+            raise
 
     with gr.Blocks() as demo:
         chatbot = gr.Chatbot()
