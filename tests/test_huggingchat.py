@@ -384,3 +384,99 @@ def test_the_provider_is_registered():
     assert load_class("providers.huggingchat:HuggingChatProvider") is HuggingChatProvider
     assert "providers.huggingchat:HuggingChatProvider" in BUILTIN_PROVIDERS
     assert Registry([HuggingChatProvider()]).get("huggingchat").needs_auth
+
+
+# -- through the app ------------------------------------------------------------------------------
+
+async def test_the_ui_gets_reasoning_sources_title_and_image(provider, server):
+    from ui.render import turn_messages
+    from ui.service import Playground
+
+    server.replies.append("rich")
+    playground = Playground(Registry([provider]))
+    turn = None
+    async for turn in playground.chat([user("hi")], provider_id="huggingchat", model="text-model",
+                                      visitor=visitor(), web_search=True):
+        pass
+    assert turn.reply.text == "Hello world" and turn.reply.title == "A chat about greetings"
+    blocks = turn_messages(turn, done=True)
+    titles = [(m.metadata or {}).get("title") for m in blocks]
+    assert "Thinking" in titles and "Sources" in titles
+    sources = next(m for m in blocks if (m.metadata or {}).get("title") == "Sources")
+    assert "https://example.com/a" in sources.content
+    assert any(not isinstance(m.content, str) for m in blocks)  # the generated image
+
+
+@pytest.fixture
+def app_url(server):
+    from tests.support.servers import launch_blocks
+    from ui.app import build_demo
+    from ui.config import AppSettings
+
+    demo = build_demo(Registry([HuggingChatProvider()]), AppSettings.from_env())
+    with launch_blocks(demo) as url:
+        yield url
+
+
+@pytest.fixture
+def api(app_url):
+    from gradio_client import Client
+
+    clients = []
+
+    def make(cookie: str | None):
+        client = Client(app_url, verbose=False, headers={"x-huggingchat-cookie": cookie} if cookie else None)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+CHAT = {"provider": "huggingchat", "model": "text-model", "system_prompt": "", "temperature": 0.7,
+        "max_tokens": 100, "top_p": 0.9, "api_name": "/chat"}
+
+
+def test_chat_end_to_end_through_the_api(api, server):
+    from gradio_client.exceptions import AppError
+
+    alice, bob = api(ALICE), api(BOB)
+    first = alice.predict(messages=[{"role": "user", "content": "hello"}], **CHAT)
+    assert first == "You said: hello [files: 0]"
+    history = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": first},
+               {"role": "user", "content": "again"}]
+    assert alice.predict(messages=history, **CHAT) == "You said: again [files: 0]"
+    assert bob.predict(messages=[{"role": "user", "content": "bob here"}], **CHAT).endswith("bob here [files: 0]")
+    sends = server.sent()
+    assert [s.data["inputs"] for s in sends] == ["hello", "again", "bob here"]
+    assert sends[0].path == sends[1].path != sends[2].path
+    assert [s.cookie_header for s in sends] == [f"hf-chat={ALICE}"] * 2 + [f"hf-chat={BOB}"]
+    with pytest.raises(AppError, match="hf-chat cookie"):
+        api(None).predict(messages=[{"role": "user", "content": "hi"}], **CHAT)
+
+
+def test_vision_end_to_end_through_the_api(api, server, tmp_path):
+    from gradio_client import handle_file
+
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (320, 200), (5, 100, 200)).save(path)
+    client = api(ALICE)
+    reply = client.predict(prompt="what is this?", images=[handle_file(str(path))], history=[],
+                           provider="huggingchat", model="vision-model", temperature=0.5, max_tokens=100,
+                           api_name="/vision")
+    assert reply == "You said: what is this? [files: 1]"
+    history = [{"role": "user", "content": [{"type": "text", "text": "what is this?"},
+                                            {"type": "file", "file": handle_file(str(path))}]},
+               {"role": "assistant", "content": reply}]
+    second = tmp_path / "other.png"
+    Image.new("RGB", (100, 100), (250, 250, 0)).save(second)
+    reply = client.predict(prompt="and this?", images=[handle_file(str(second))], history=history,
+                           provider="huggingchat", model="vision-model", temperature=0.5, max_tokens=100,
+                           api_name="/vision")
+    assert reply == "You said: and this? [files: 1]"  # only the new message and its image
+    first, later = server.sent()
+    assert first.path == later.path and first.files[0][0] == "base64;image-1.jpg"
+    listing = client.predict(api_name="/providers")
+    [entry] = [p for p in listing if p["id"] == "huggingchat"]
+    assert entry["needs_auth"] is True and "vision" in entry["capabilities"]
