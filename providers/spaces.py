@@ -327,11 +327,13 @@ class Space:
             old.close()
         return session
 
-    def forget(self, visitor: Visitor) -> None:
-        """Drop this visitor's Client (a new conversation starts a new Gradio session)."""
-        session = visitor.state.pop(self.state_key, None)
-        if session is not None:
-            session.close()
+    def _discard(self, session: SpaceSession, visitor: Visitor) -> None:
+        """Forget a Client whose Space stopped answering, so the next call connects afresh."""
+        if self._shared.get(session.source) is session:
+            self._shared.pop(session.source, None)
+        if visitor.state.get(self.state_key) is session:
+            visitor.state.pop(self.state_key, None)
+        session.close()
 
     async def _bounded(self, work: Any, deadline: float, source: str) -> Any:
         loop = asyncio.get_running_loop()
@@ -365,7 +367,7 @@ class Space:
                                        **(kwargs or {}))
             job = await asyncio.to_thread(contextvars.Context().run, submit)
         except Exception as exc:
-            raise space_error(self.label, exc, session.source) from exc
+            raise self._failure(exc, session, visitor) from exc
         finished = asyncio.Event()
 
         def wake(_: Any) -> None:
@@ -391,12 +393,17 @@ class Space:
             try:
                 result = job.result()
             except Exception as exc:
-                raise space_error(self.label, exc, session.source) from exc
+                raise self._failure(exc, session, visitor) from exc
             if seen == 0:
                 yield result
         finally:
             if not job.done():
                 _cancel_in_background(job)
+
+    def _failure(self, exc: Exception, session: SpaceSession, visitor: Visitor) -> ProviderError:
+        if isinstance(exc, (httpx.TransportError, ConnectionError)):
+            self._discard(session, visitor)
+        return space_error(self.label, exc, session.source)
 
 
 def _cancel_in_background(job: Any) -> None:

@@ -206,6 +206,17 @@ async def test_space_that_is_down(monkeypatch):
         await _collect(Phi4Provider(), _request("hi"), Visitor("a"))
 
 
+async def test_space_going_down_after_connecting(monkeypatch):
+    provider, log = FluxSchnellProvider(), fake_spaces.SpaceLog()
+    with launch_blocks(fake_spaces.flux_space(log, dev=False)) as url:
+        monkeypatch.setenv("FLUX_SCHNELL_SPACE", url)
+        await provider.generate_image(ImageRequest("x", "FLUX.1-schnell", width=256, height=256), Visitor("a"))
+        assert provider.space._shared
+    with pytest.raises(UnavailableError, match="could not reach the Space"):
+        await provider.generate_image(ImageRequest("x", "FLUX.1-schnell", width=256, height=256), Visitor("a"))
+    assert not provider.space._shared  # the next call connects afresh
+
+
 async def test_stuck_job_hits_the_time_limit_and_is_cancelled(logs, monkeypatch):
     provider, visitor = Phi4Provider(), Visitor("a")
     await _collect(provider, _request("warm up"), visitor)  # connect before the short limit applies
