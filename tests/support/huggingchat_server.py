@@ -93,6 +93,16 @@ class Recorded:
     files: list[tuple[str, int]] = field(default_factory=list)
 
 
+@dataclass
+class Call:
+    """One admitted request: what was recorded, whose it is, or the error to answer with."""
+
+    recorded: Recorded
+    user: str | None = None
+    conversation: Conversation | None = None
+    error: Response | None = None
+
+
 class HuggingChatServer:
     def __init__(self, cookies: set[str] | None = None) -> None:
         self.cookies = set(cookies or {"cookie-alice", "cookie-bob"})
@@ -147,12 +157,24 @@ class HuggingChatServer:
         cookie = request.cookies.get("hf-chat")
         return cookie if cookie in self.cookies else None
 
-    def _unauthorised(self) -> Response:
-        return JSONResponse({"message": "You need to be logged in"}, status_code=self.auth_status)
-
     def _conversation(self, request: Request, user: str) -> Conversation | None:
         conversation = self.conversations.get(request.path_params["cid"])
         return conversation if conversation is not None and conversation.owner == user else None
+
+    def _admit(self, route: str, request: Request, *, conversation: bool = True) -> Call:
+        """Record the call, then apply a scripted failure, the cookie check and the owner check."""
+        call = Call(self._record(route, request))
+        if failure := self._failure(route):
+            call.error = failure
+        elif (user := self._user(request)) is None:
+            call.error = JSONResponse({"message": "You need to be logged in"}, status_code=self.auth_status)
+        else:
+            call.user = user
+            if conversation:
+                call.conversation = self._conversation(request, user)
+                if call.conversation is None:
+                    call.error = JSONResponse({"message": "Conversation not found"}, status_code=404)
+        return call
 
     # -- routes -----------------------------------------------------------------------------
     async def list_models(self, request: Request) -> Response:
@@ -160,75 +182,52 @@ class HuggingChatServer:
         return self._failure("models") or JSONResponse({"json": self.models})
 
     async def create(self, request: Request) -> Response:
-        self._record("create", request)
-        if failure := self._failure("create"):
-            return failure
-        user = self._user(request)
-        if user is None:
-            return self._unauthorised()
+        call = self._admit("create", request, conversation=False)
+        if call.error:
+            return call.error
         body = await request.json()
         if body.get("model") not in {m["id"] for m in self.models}:
             return JSONResponse({"message": "Model not found"}, status_code=400)
         cid = uuid.uuid4().hex[:24]
-        conversation = Conversation(user, body["model"], body.get("preprompt", ""))
+        conversation = Conversation(call.user, body["model"], body.get("preprompt", ""))
         conversation.messages.append({"id": str(uuid.uuid4()), "from": "system", "content": conversation.preprompt,
                                       "createdAt": datetime.now(timezone.utc)})
         self.conversations[cid] = conversation
         headers = {"set-cookie": self.set_cookie} if self.set_cookie else None
         return JSONResponse({"conversationId": cid}, headers=headers)
 
-    def _info(self, request: Request) -> tuple[Response | None, Conversation | None]:
-        self._record("info", request)
-        if failure := self._failure("info"):
-            return failure, None
-        user = self._user(request)
-        if user is None:
-            return self._unauthorised(), None
-        conversation = self._conversation(request, user)
-        if conversation is None:
-            return JSONResponse({"message": "Conversation not found"}, status_code=404), None
-        return None, conversation
-
     async def info_v2(self, request: Request) -> Response:
         if not self.v2_api:
             return Response("Not Found", status_code=404)
-        error, conversation = self._info(request)
-        if error is not None:
-            return error
-        messages = [{**m, "createdAt": m["createdAt"].isoformat()} for m in conversation.messages]
-        return JSONResponse({"json": {"model": conversation.model, "messages": messages}})
+        call = self._admit("info", request)
+        if call.error:
+            return call.error
+        messages = [{**m, "createdAt": m["createdAt"].isoformat()} for m in call.conversation.messages]
+        return JSONResponse({"json": {"model": call.conversation.model, "messages": messages}})
 
     async def info_data(self, request: Request) -> Response:
-        error, conversation = self._info(request)
-        if error is not None:
-            return error
+        call = self._admit("info", request)
+        if call.error:
+            return call.error
+        conversation = call.conversation
         root = {"title": "New Chat", "model": conversation.model, "messages": conversation.messages}
         return JSONResponse({"type": "data", "nodes": [
             {"type": "skip"}, {"type": "data", "data": flatten(root), "uses": {"params": ["id"]}}]})
 
     async def output(self, request: Request) -> Response:
-        self._record("output", request)
-        if failure := self._failure("output"):
-            return failure
-        user = self._user(request)
-        if user is None:
-            return self._unauthorised()
-        conversation = self._conversation(request, user)
-        data = conversation.outputs.get(request.path_params["sha"]) if conversation else None
+        call = self._admit("output", request)
+        if call.error:
+            return call.error
+        data = call.conversation.outputs.get(request.path_params["sha"])
         if data is None:
             return JSONResponse({"message": "File not found"}, status_code=404)
         return Response(data, media_type="image/png")
 
     async def send(self, request: Request) -> Response:
-        recorded = self._record("send", request)
-        if failure := self._failure("send"):
-            return failure
-        user = self._user(request)
-        if user is None:
-            return self._unauthorised()
-        conversation = self._conversation(request, user)
-        if conversation is None:
-            return JSONResponse({"message": "Conversation not found"}, status_code=404)
+        call = self._admit("send", request)
+        if call.error:
+            return call.error
+        recorded, conversation = call.recorded, call.conversation
         form = await request.form()
         try:
             data = json.loads(form["data"])
