@@ -9,6 +9,7 @@ or a placeholder.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -115,11 +116,31 @@ class HuggingFaceProvider(InferenceClientProvider):
         """A task's model target: the model id (router), or `{base}/models/{id}` on a custom server."""
         return f"{endpoint.base_url}/models/{model}" if endpoint.base_url else model
 
+    async def _warm_routing(self, endpoint: Endpoint, model: str, *, chat: bool = False) -> None:
+        """Resolve the router's provider mapping off the event loop.
+
+        Behind the router, huggingface_hub looks up which providers serve a model with a
+        blocking Hub call (cached per process) inside its async methods; doing it first in
+        a thread keeps the event loop free. Chat with provider "auto" needs no lookup.
+        """
+        if endpoint.base_url or (chat and endpoint.provider in (None, "auto")):
+            return
+        try:
+            from huggingface_hub.inference._providers._common import _fetch_inference_provider_mapping
+        except ImportError:  # a future huggingface_hub: let the client do it
+            return
+        try:
+            await asyncio.to_thread(_fetch_inference_provider_mapping, model)
+        except Exception:  # the client call itself reports the failure
+            logger.debug("provider mapping lookup for %s failed", model, exc_info=True)
+
     # -- chat -------------------------------------------------------------------------------
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
         endpoint = self.endpoint(visitor)
         model = request.model or self.default_model(request.capability)
-        if await self._use_raw_mode(request, model):
+        raw = await self._use_raw_mode(request, model)
+        await self._warm_routing(endpoint, model, chat=not raw)
+        if raw:
             stream = self._raw_chat(endpoint, request, model)
         else:
             stream = self.stream_chat(endpoint, request, model)
@@ -167,6 +188,7 @@ class HuggingFaceProvider(InferenceClientProvider):
         model = request.model or self.default_model(Capability.IMAGE)
         seed = request.resolved_seed()
         target = self._model_url(endpoint, model)
+        await self._warm_routing(endpoint, model)
         async with self._pool.lease(endpoint) as client:
             async def call():
                 return await client.text_to_image(

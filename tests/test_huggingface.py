@@ -416,3 +416,13 @@ def test_app_endpoints_end_to_end(server, monkeypatch, tmp_path):
             assert server.calls("/v1/chat")[-1].authorization == "Bearer no-key"
         finally:
             client.close()
+
+
+def test_router_endpoint_uses_the_routing_setting_and_hides_the_token(monkeypatch):
+    monkeypatch.delenv("HF_INFERENCE_BASE_URL", raising=False)
+    monkeypatch.setenv("HF_INFERENCE_PROVIDER", "together")
+    endpoint = HuggingFaceProvider().endpoint(visitor())
+    assert (endpoint.base_url, endpoint.provider, endpoint.api_key) == (None, "together", VISITOR_TOKEN)
+    assert VISITOR_TOKEN not in repr(endpoint)
+    monkeypatch.delenv("HF_INFERENCE_PROVIDER")
+    assert HuggingFaceProvider().endpoint(visitor()).provider == "auto"
