@@ -157,21 +157,8 @@ class HuggingChatProvider(Provider):
         key = (session.base, request.model)
         earlier = tuple(_fingerprint(m) for m in request.messages[:-1])
         known = book.pop(key, None)  # re-stored only after a complete answer
-        parent = None
-        if (known and earlier and known.seen == earlier and known.account == _account(cookie)
-                and known.system_prompt == request.system_prompt):
-            conversation_id = known.conversation_id
-            parent = await session.last_message_id(conversation_id)
-            if parent is None:
-                logger.info("%s: the server conversation is gone; starting a new one", self.label)
-        if parent is None:
-            conversation_id = await session.create_conversation(request.model, request.system_prompt)
-            parent = await session.last_message_id(conversation_id)
-            if parent is None:
-                raise ProtocolError(self.label, "the new conversation could not be read back")
-            sent = request.messages
-        else:
-            sent = request.messages[-1:]
+        conversation_id, parent, sent = await self._conversation_for(session, request, known, earlier,
+                                                                      _account(cookie))
         payload: dict[str, Any] = {
             "inputs": _format_conversation(sent), "id": parent, "is_retry": False, "is_continue": False,
             "web_search": bool(request.web_search), "tools": [],
@@ -187,7 +174,27 @@ class HuggingChatProvider(Provider):
                     answer += event.text
                 yield event
         book[key] = _Conversation(conversation_id, _account(cookie), request.system_prompt,
-                                  earlier + (_fingerprint(request.messages[-1]), ("assistant", answer.strip(), ())))
+                                  (*earlier, _fingerprint(request.messages[-1]), ("assistant", answer.strip(), ())))
+
+    async def _conversation_for(self, session: ChatUiSession, request: ChatRequest, known: _Conversation | None,
+                                earlier: tuple[Fingerprint, ...], account: str) -> tuple[str, str, list[Message]]:
+        """The conversation to post to, the message to follow, and the messages to send.
+
+        The known conversation is continued (with only the new message) when the
+        request's earlier turns are exactly those it holds; otherwise a new one starts
+        and the whole conversation is sent.
+        """
+        if (known and earlier and known.seen == earlier and known.account == account
+                and known.system_prompt == request.system_prompt):
+            parent = await session.last_message_id(known.conversation_id)
+            if parent is not None:
+                return known.conversation_id, parent, request.messages[-1:]
+            logger.info("%s: the server conversation is gone; starting a new one", self.label)
+        conversation_id = await session.create_conversation(request.model, request.system_prompt)
+        parent = await session.last_message_id(conversation_id)
+        if parent is None:
+            raise ProtocolError(self.label, "the new conversation could not be read back")
+        return conversation_id, parent, request.messages
 
     async def _output_image(self, session: ChatUiSession, conversation_id: str,
                             line: dict[str, Any]) -> ImageOutput | None:
