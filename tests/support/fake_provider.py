@@ -5,6 +5,8 @@ Behaviour is driven by the model and the user's text so tests need no network:
   (FAKE_TOKEN_DELAY seconds per word, default 0.05); "count" (or the text "count N" with any model) streams N words;
   "thinker" adds reasoning, sources and a title.
 - text "fail:<kind>" raises that typed error before any output; "fail-mid:<kind>" after some.
+- text "gather N": waits (at most 5 s) until N turns have arrived, then answers
+  "gathered K" with K the turns that arrived: proof that calls overlap, not queue.
 - vision "describe": names each image's size; image "pattern": a PNG of the asked size.
 """
 
@@ -55,12 +57,20 @@ class FakeProvider(Provider):
         Capability.IMAGE: ["pattern"],
     }
     aliases = {"e": "echo"}
+    # The "gather" probe's barrier, shared by all instances in this process.
+    active = 0
+    arrived = 0
+    barrier: asyncio.Event | None = None
 
     def _delay(self, model: str) -> float:
         return float(os.environ.get("FAKE_TOKEN_DELAY", "0.05")) if model == "slow" else 0.0
 
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator:
         text = request.messages[-1].text.strip()
+        if text.startswith("gather "):
+            async for event in self._gather(int(text.split()[1])):
+                yield event
+            return
         for prefix, before in (("fail:", True), ("fail-mid:", False)):
             if text.startswith(prefix):
                 kind = text[len(prefix):].split()[0]
@@ -79,6 +89,27 @@ class FakeProvider(Provider):
                 await asyncio.sleep(delay)
             yield TextDelta(word if i == 0 else " " + word)
         yield Finish("stop")
+
+    async def _gather(self, wanted: int) -> AsyncIterator:
+        """A barrier: every turn waits until `wanted` turns have arrived (or 5 s pass)."""
+        cls = FakeProvider
+        if cls.barrier is None:
+            cls.barrier = asyncio.Event()
+        barrier = cls.barrier
+        cls.active += 1
+        cls.arrived += 1
+        if cls.arrived >= wanted:
+            barrier.set()
+        try:
+            try:
+                await asyncio.wait_for(barrier.wait(), 5)
+            except asyncio.TimeoutError:
+                pass
+            yield TextDelta(f"gathered {cls.arrived}")
+        finally:
+            cls.active -= 1
+            if cls.active == 0:
+                cls.arrived, cls.barrier = 0, None
 
     def _words(self, request: ChatRequest, text: str) -> list[str]:
         parts = text.split()
