@@ -43,17 +43,17 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
         with gr.Row(equal_height=False):
             gr.Markdown(f"# {settings.title}\n{INTRO}")
             copy_link = gr.Button("Copy link", size="sm", scale=0, min_width=110, variant="secondary")
-        link = gr.Textbox(label="Link to this tab, provider and model", visible=False, buttons=["copy"],
+        link = gr.Textbox(label="Link to this tab, provider and model", visible=False, interactive=False,
                           elem_classes="playground-link")
         current_tab = gr.State("text")
         with gr.Tabs(selected="text") as tabs:
-            with gr.Tab("Text chat", id="text") as text_tab:
+            with gr.Tab("Text chat", id="text", elem_id="tab-text") as text_tab:
                 text_picker = build_text_tab(ctx)
-            with gr.Tab("Vision chat", id="vision") as vision_tab:
+            with gr.Tab("Vision chat", id="vision", elem_id="tab-vision") as vision_tab:
                 vision_picker = build_vision_tab(ctx)
-            with gr.Tab("Text-to-image", id="image") as image_tab:
+            with gr.Tab("Text-to-image", id="image", elem_id="tab-image") as image_tab:
                 image_picker = build_image_tab(ctx)
-            with gr.Tab("Settings", id="settings") as settings_tab:
+            with gr.Tab("Settings", id="settings", elem_id="tab-settings") as settings_tab:
                 build_settings_tab(ctx, demo)
         build_api(ctx)
 

@@ -40,7 +40,8 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
 
     build_chat(
         ctx, respond,
-        textbox=gr.Textbox(label="Message", placeholder="Ask anything…", lines=1, max_lines=12),
+        textbox=gr.Textbox(label="Message", placeholder="Ask anything…", lines=1, max_lines=12,
+                           submit_btn="Send", stop_btn="Stop"),
         additional_inputs=[picker.provider, picker.model, system_prompt, temperature, max_tokens, top_p],
         placeholder="Pick a provider and a model above, then type a message.",
     )

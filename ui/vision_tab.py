@@ -44,7 +44,7 @@ def build_vision_tab(ctx: AppContext) -> ModelPicker:
 
     textbox = gr.MultimodalTextbox(
         label="Message and images", file_types=["image"], file_count="multiple", sources=["upload"],
-        placeholder="Add, drop or paste an image and ask about it…",
+        placeholder="Add, drop or paste an image and ask about it…", submit_btn="Send", stop_btn="Stop",
     )
     build_chat(
         ctx, respond, textbox=textbox, multimodal=True,

@@ -1,0 +1,134 @@
+"""The playground in a real browser: chat, Stop, vision, images, errors, deep links, reloads."""
+
+from __future__ import annotations
+
+import re
+
+from PIL import Image
+from playwright.sync_api import expect
+
+from .helpers import bot_texts, choose, open_app, open_tab, send, shot, wait_answered
+
+CAPTION = "Fake Provider · echo"
+
+
+def test_streamed_chat_then_stop(page, screenshots):
+    open_app(page)
+    panel = page.locator("#tab-text")
+    send(panel, "hello there")
+    expect(panel.get_by_test_id("bot").first).to_contain_text("Echo: hello there")
+    wait_answered(panel, CAPTION)
+    expect(panel.get_by_test_id("bot").filter(has_text=re.compile(r"echo · [\d.]+ s to first token"))).to_have_count(1)
+    shot(page, screenshots, "text-chat")
+
+    choose(panel, "Model", "slow")
+    send(panel, "count 400")  # 400 words x 0.05 s: far longer than the test waits
+    stop = panel.locator(".stop-button:visible")
+    expect(stop).to_have_count(1)
+    expect(panel.get_by_test_id("bot").last).to_contain_text("w5")  # streaming has begun
+    stop.click()
+    expect(stop).to_have_count(0)
+    stopped = bot_texts(panel)[-1]
+    page.wait_for_timeout(600)  # > 10 more words' worth, had it kept going
+    assert bot_texts(panel)[-1] == stopped
+    assert "w399" not in stopped
+    expect(panel.get_by_test_id("user")).to_have_count(2)
+
+
+def test_vision_turn_with_image_then_follow_up(page, screenshots, tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (640, 480), (30, 120, 200)).save(photo)
+    open_app(page)
+    panel = open_tab(page, "Vision chat", "vision")
+    panel.locator("input[type=file]").first.set_input_files(str(photo))
+    expect(panel.locator("[data-testid=textbox] img, .thumbnail-item img, img").first).to_be_visible()
+    send(panel, "what is this?")
+    wait_answered(panel, "Fake Provider · describe")
+    expect(panel.get_by_test_id("bot").first).to_contain_text("I see 1 image(s): 640x480. You asked: what is this?")
+    expect(panel.get_by_test_id("user").locator("img").first).to_be_visible()
+
+    send(panel, "and the colour?")
+    expect(panel.get_by_test_id("bot").filter(has_text="You asked: and the colour?")).to_contain_text(
+        "I see 1 image(s): 640x480")  # the first image is sent again with the follow-up
+    wait_answered(panel, "Fake Provider · describe")
+    shot(page, screenshots, "vision-chat")
+
+
+def test_image_generated_with_caption(page, screenshots):
+    open_app(page)
+    panel = open_tab(page, "Text-to-image", "image")
+    panel.get_by_label("Prompt", exact=True).fill("a blue square")
+    panel.get_by_text("16:9", exact=True).click()
+    panel.get_by_label("Randomise seed").uncheck()
+    panel.get_by_label("Seed", exact=True).fill("42")
+    panel.get_by_role("button", name="Generate").click()
+    caption = panel.locator("#image-caption")
+    expect(caption).to_contain_text("Fake Provider · pattern · seed 42 · 1024×576", timeout=20_000)
+    expect(panel.locator("[data-testid=image] img, .image-container img").first).to_be_visible()
+    gallery = panel.locator(".grid-wrap img, .thumbnail-item img")
+    expect(gallery.first).to_be_visible()
+    size = panel.locator(".image-container img").first.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert size == [1024, 576]
+    shot(page, screenshots, "text-to-image")
+
+
+def test_error_toast_keeps_history(page, screenshots):
+    open_app(page)
+    panel = page.locator("#tab-text")
+    send(panel, "first question")
+    wait_answered(panel, CAPTION)
+    send(panel, "fail-mid:down")
+    expect(page.get_by_test_id("toast-body").filter(has_text="service unavailable")).to_be_visible()
+    expect(panel.get_by_test_id("bot").filter(has_text="partial answer")).to_have_count(1)  # kept
+    send(panel, "fail:rate")
+    expect(page.get_by_test_id("toast-body").filter(has_text="rate limited")).to_be_visible()
+    expect(panel.get_by_test_id("bot").filter(has_text="Fake Provider: rate limited")).to_have_count(1)
+    users = panel.get_by_test_id("user")
+    expect(users).to_have_count(3)
+    expect(users.first).to_contain_text("first question")
+    expect(panel.get_by_test_id("bot").first).to_contain_text("Echo: first question")
+    shot(page, screenshots, "error-toast")
+
+
+def test_deep_link_preselects_tab_provider_and_model(page, screenshots):
+    open_app(page, "?tab=vision&provider=fake&model=slow")
+    expect(page.get_by_role("tab", name="Vision chat")).to_have_attribute("aria-selected", "true")
+    panel = page.locator("#tab-vision")
+    expect(panel.get_by_label("Provider", exact=True)).to_have_value("Fake Provider")
+    expect(panel.get_by_label("Model", exact=True)).to_have_value("slow")
+    page.get_by_role("button", name="Copy link").click()
+    link = page.get_by_label("Link to this tab, provider and model")
+    expect(link).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/\?tab=vision&provider=fake&model=slow$"))
+
+    open_app(page, "?tab=image&model=pattern")
+    expect(page.get_by_role("tab", name="Text-to-image")).to_have_attribute("aria-selected", "true")
+    open_app(page, "?tab=settings")
+    expect(page.get_by_role("tab", name="Settings")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#tab-settings")).to_contain_text("working")
+    shot(page, screenshots, "settings")
+
+
+def test_reload_keeps_history(page):
+    open_app(page)
+    panel = page.locator("#tab-text")
+    send(panel, "remember this")
+    wait_answered(panel, CAPTION)
+    page.wait_for_timeout(500)  # the conversation is saved to browser storage after the turn
+    page.reload()
+    open_app(page)
+    expect(panel.get_by_test_id("user").first).to_contain_text("remember this")
+    expect(panel.get_by_test_id("bot").first).to_contain_text("Echo: remember this")
+    send(panel, "and more")
+    expect(panel.get_by_test_id("bot").filter(has_text="Echo: and more")).to_be_visible()
+    expect(panel.get_by_test_id("user")).to_have_count(2)
+
+
+def test_phone_width_layout(page, screenshots):
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_app(page)
+    panel = page.locator("#tab-text")
+    send(panel, "hello from a phone")
+    wait_answered(panel, CAPTION)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 2, f"the page scrolls sideways at phone width ({width}px)"
+    shot(page, screenshots, "phone-text-chat")
