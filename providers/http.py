@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -36,12 +37,18 @@ def default_timeout() -> httpx.Timeout:
 
 
 def shared_client() -> httpx.AsyncClient:
-    """The pooled client for the running event loop (created on first use)."""
+    """The pooled client for the running event loop (created on first use).
+
+    Its cookie jar refuses every cookie: a `Set-Cookie` answered to one visitor
+    must never ride along on another visitor's request. Adapters send cookies
+    explicitly per request.
+    """
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None or client.is_closed:
         client = httpx.AsyncClient(
             timeout=default_timeout(),
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             follow_redirects=False,
             trust_env=False,

@@ -11,17 +11,15 @@ import asyncio
 import json
 import logging
 import re
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
 
 from .errors import AuthRequiredError, BadRequestError, ForbiddenError, ModelNotSupportedError, ProtocolError
-from .http import default_timeout, open_stream, transport_error
+from .http import default_timeout, open_stream, shared_client, transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -29,22 +27,6 @@ COOKIE_NAME = "hf-chat"
 MODELS_TIMEOUT = 5.0
 MAX_OUTPUT_BYTES = 20_000_000
 _SHA = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _client() -> httpx.AsyncClient:
-    """A pooled client for the running loop whose cookie jar refuses every cookie."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.is_closed:
-        jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-        client = httpx.AsyncClient(timeout=default_timeout(), cookies=jar,
-                                   follow_redirects=False, trust_env=False,
-                                   limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
-        _clients[loop] = client
-    return client
-
-
 def cookie_value(raw: str) -> str:
     """The `hf-chat` value from what a visitor pasted: the bare value, `hf-chat=...` or a whole Cookie header."""
     text = raw.strip()
@@ -140,7 +122,7 @@ class ChatUiSession:
                     **kwargs: Any) -> AsyncIterator[httpx.Response]:
         """A 2xx response from `{base}{path}`; sign-in failures carry the how-to hint."""
         try:
-            async with open_stream(self.label, method, self.base + path, client=_client(),
+            async with open_stream(self.label, method, self.base + path, client=shared_client(),
                                    headers=self._headers(accept), timeout=default_timeout(),
                                    **kwargs) as response:
                 if 300 <= response.status_code < 400:
@@ -235,7 +217,7 @@ class ChatUiSession:
 async def fetch_models(label: str, base: str) -> Catalog:
     """The public model list (no cookie: the result is shared by every visitor)."""
     url = base.rstrip("/") + "/api/v2/models"
-    async with open_stream(label, "GET", url, client=_client(), headers={"Accept": "application/json"},
+    async with open_stream(label, "GET", url, client=shared_client(), headers={"Accept": "application/json"},
                            timeout=httpx.Timeout(MODELS_TIMEOUT)) as response:
         if response.status_code != 200:
             raise ProtocolError(label, f"HTTP {response.status_code} for the model list")
