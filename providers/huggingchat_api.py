@@ -7,7 +7,6 @@ sets, so nothing one visitor receives is ever sent on another visitor's behalf.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
