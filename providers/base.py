@@ -95,6 +95,9 @@ class Provider:
     needs_auth: ClassVar[bool] = False
     #: A note shown next to the provider in the UI (e.g. why it is not working).
     note: ClassVar[str] = ""
+    #: True for providers that exist only once the operator configures them
+    #: (e.g. a self-hosted endpoint): the registry leaves them out otherwise.
+    listed_only_when_configured: ClassVar[bool] = False
 
     # -- identity and status -------------------------------------------------
     def supports(self, capability: Capability) -> bool:

@@ -38,6 +38,7 @@ class OpenAICompatProvider(InferenceClientProvider):
     capabilities = frozenset({Capability.TEXT, Capability.VISION})
     accepts_any_model = True
     note = "A server the operator configured with OPENAI_COMPAT_BASE_URL."
+    listed_only_when_configured = True
 
     def __init__(self) -> None:
         super().__init__()

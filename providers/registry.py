@@ -87,9 +87,13 @@ def build_registry() -> Registry:
     providers: list[Provider] = []
     for spec in specs:
         try:
-            providers.append(load_class(spec)())
+            provider = load_class(spec)()
         except Exception:
             logger.exception("Could not load provider %s; it is left out", spec)
+            continue
+        if provider.listed_only_when_configured and not provider.is_configured():
+            continue
+        providers.append(provider)
     chosen = env_list("PLAYGROUND_PROVIDERS")
     if chosen:
         by_id = {p.id: p for p in providers}

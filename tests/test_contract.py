@@ -153,3 +153,22 @@ def test_a_broken_extra_provider_is_left_out(monkeypatch, caplog):
     monkeypatch.setenv("PLAYGROUND_PROVIDERS", "fake")
     assert build_registry().ids() == ["fake"]
     assert "Could not load provider tests.support.fake_provider:Missing" in caplog.text
+
+
+class SelfHosted(TextOnly):
+    id = "self-hosted"
+    label = "Self Hosted"
+    listed_only_when_configured = True
+
+    def is_configured(self) -> bool:
+        import os
+        return bool(os.environ.get("SELF_HOSTED_URL"))
+
+
+def test_providers_that_need_configuration_are_listed_only_when_configured(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_EXTRA_PROVIDERS", "tests.test_contract:SelfHosted,tests.test_contract:TextOnly")
+    monkeypatch.setenv("PLAYGROUND_PROVIDERS", "self-hosted,text-only")
+    monkeypatch.delenv("SELF_HOSTED_URL", raising=False)
+    assert build_registry().ids() == ["text-only"]
+    monkeypatch.setenv("SELF_HOSTED_URL", "http://127.0.0.1:1")
+    assert build_registry().ids() == ["self-hosted", "text-only"]
