@@ -135,16 +135,22 @@ class Playground:
         max_tokens: int | None = None,
         top_p: float | None = None,
         web_search: bool = False,
+        continue_last: bool = False,
     ) -> AsyncIterator[Turn]:
-        """Stream a turn; yields the same Turn after every event. Raises PlaygroundError."""
+        """Stream a turn; yields the same Turn after every event. Raises PlaygroundError.
+
+        With `continue_last` the conversation ends with the assistant answer to extend.
+        """
         if not messages:
             raise InputError("Type a message first: it is empty.")
-        if messages[-1].role != "user":
-            raise InputError("The conversation must end with a user message.")
+        expected = "assistant" if continue_last else "user"
+        if messages[-1].role != expected:
+            raise InputError(f"The conversation must end with {'an' if continue_last else 'a'} {expected} message.")
         last = messages[-1]
-        if not last.images:
-            self.check_prompt(last.text)
-        elif len(last.text) > self.max_prompt_chars:
+        if continue_last or last.images:
+            if len(last.text) > self.max_prompt_chars:
+                self.check_prompt(last.text)
+        else:
             self.check_prompt(last.text)
         if capability is Capability.VISION and not any(m.images for m in messages):
             raise InputError("Add an image to ask the vision model about.")
@@ -157,6 +163,7 @@ class Playground:
             max_tokens=None if max_tokens is None else int(clamp(max_tokens, 1, 32768, 1024)),
             top_p=None if top_p is None else clamp(top_p, 0.01, 1.0, 1.0),
             web_search=web_search,
+            continue_last=continue_last,
             capability=capability,
         )
         turn = Turn(provider_id=provider.id, provider=provider.label, model=resolved)
