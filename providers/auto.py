@@ -23,6 +23,7 @@ from .errors import NotConfiguredError, PlaygroundError, UnavailableError
 from .events import ChatEvent, Finish, ImageOutput, ReasoningDelta, Status, TextDelta
 from .messages import Message
 from .session import Visitor
+from .streams import aclose_quietly
 
 if TYPE_CHECKING:  # the registry imports providers; Auto receives it through attach_registry
     from .registry import Registry
@@ -127,7 +128,7 @@ class AutoProvider(Provider):
                 failures.append(f"{provider.label}: internal error ({type(exc).__name__})")
                 continue
             finally:
-                await _close(stream)
+                await aclose_quietly(stream)
             if started:
                 return
             failures.append(f"{provider.label}: the service returned an empty answer")
@@ -144,12 +145,3 @@ def _without_note(message: Message) -> Message:
     if message.role != "assistant" or not _NOTE.match(message.text):
         return message
     return replace(message, text=_NOTE.sub("", message.text, count=1))
-
-
-async def _close(stream: object) -> None:
-    close = getattr(stream, "aclose", None)
-    if close is not None:
-        try:
-            await close()
-        except Exception:  # closing must never mask the real outcome
-            logger.debug("closing a provider stream failed", exc_info=True)

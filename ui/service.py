@@ -29,6 +29,7 @@ from providers import (
     Visitor,
 )
 from providers.errors import ProtocolError
+from providers.streams import aclose_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ class Playground:
             raise turn.error from exc
         finally:
             turn.ended = time.perf_counter()
-            await _aclose(stream)
+            await aclose_quietly(stream)
         if not turn.reply.has_content:
             turn.error = ProtocolError(provider.label, "the service returned an empty answer")
             raise turn.error
@@ -237,15 +238,6 @@ def _snap(side: int | float | None) -> int:
     low, high = IMAGE_SIDE_RANGE
     value = int(clamp(side, low, high, 1024))
     return max(low, min(high, round(value / 32) * 32))
-
-
-async def _aclose(stream: object) -> None:
-    close = getattr(stream, "aclose", None)
-    if close is not None:
-        try:
-            await close()
-        except Exception:  # closing must never mask the real outcome
-            logger.debug("closing a provider stream failed", exc_info=True)
 
 
 def describe_error(exc: BaseException) -> str:
