@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .config import env_str
 from .errors import ModelNotSupportedError, NotConfiguredError
 from .events import ChatEvent
 from .messages import Message
@@ -169,3 +170,21 @@ class Provider:
             "configured": status.configured,
             "note": self.note,
         }
+
+
+class SelfHostableService(Provider):
+    """A service whose public host is gone but whose protocol self-hosted servers still speak.
+
+    Listed as not working until the operator sets `url_setting`; `base_url()` is
+    that setting, or `default_url` (the old public host).
+    """
+
+    url_setting: ClassVar[str]
+    default_url: ClassVar[str]
+    working: ClassVar[bool] = False
+
+    def base_url(self) -> str:
+        return env_str(self.url_setting, self.default_url).rstrip("/")
+
+    def is_working(self) -> bool:
+        return bool(env_str(self.url_setting)) or self.working

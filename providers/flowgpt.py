@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from .base import Capability, ChatRequest, Provider
+from .base import Capability, ChatRequest, SelfHostableService
 from .config import env_str
 from .events import ChatEvent, Finish, TextDelta
 from .http import default_timeout, parse_json_line, stream_lines
@@ -41,7 +41,7 @@ def new_device_id() -> str:
     return "f-" + "".join(secrets.choice(_DEVICE_CHARS) for _ in range(19))
 
 
-class FlowGptProvider(Provider):
+class FlowGptProvider(SelfHostableService):
     id = "flowgpt"
     label = "FlowGPT"
     url = SITE
@@ -52,14 +52,9 @@ class FlowGptProvider(Provider):
         "Dolphin-2.6-8x7B",
     ]}
     aliases = {"gemini": "google-gemini", "gemini-pro": "google-gemini"}
-    working = False
+    url_setting = "FLOWGPT_URL"
+    default_url = DEFAULT_URL
     note = "The public FlowGPT service stopped answering; set FLOWGPT_URL to a compatible server to use it."
-
-    def base_url(self) -> str:
-        return env_str("FLOWGPT_URL", DEFAULT_URL).rstrip("/")
-
-    def is_working(self) -> bool:
-        return bool(env_str("FLOWGPT_URL")) or self.working
 
     def device_id(self, visitor: Visitor) -> str:
         """This visitor's device id, made on first use and kept for the session."""

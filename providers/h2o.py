@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from .base import Capability, ChatRequest, Provider
+from .base import Capability, ChatRequest, SelfHostableService
 from .config import env_float, env_list, env_str
 from .errors import ProtocolError, UnavailableError, error_for_status
 from .events import ChatEvent, Finish, TextDelta
@@ -38,20 +38,15 @@ DEFAULT_MODELS = (
 _cleanups: set[asyncio.Task] = set()
 
 
-class H2oProvider(Provider):
+class H2oProvider(SelfHostableService):
     id = "h2o"
     label = "H2o"
     url = DEFAULT_URL
     capabilities = frozenset({Capability.TEXT})
     models = {Capability.TEXT: list(DEFAULT_MODELS)}
-    working = False
+    url_setting = "H2O_URL"
+    default_url = DEFAULT_URL
     note = "The public H2o chat is gone; set H2O_URL to a self-hosted h2oGPT chat-ui to use it."
-
-    def base_url(self) -> str:
-        return env_str("H2O_URL", DEFAULT_URL).rstrip("/")
-
-    def is_working(self) -> bool:
-        return bool(env_str("H2O_URL")) or self.working
 
     def model_list(self, capability: Capability) -> list[str]:
         if capability is not Capability.TEXT:
