@@ -3,7 +3,7 @@
 Behaviour is driven by the model and the user's text so tests need no network:
 - model "echo": streams "Echo: <text>" word by word; "slow" does the same with a delay
   (FAKE_TOKEN_DELAY seconds per word, default 0.05); "count" (or the text "count N" with any model) streams N words;
-  "thinker" adds reasoning, sources and a title.
+  "thinker" adds reasoning, sources and a title; "broken" streams "partial answer" then fails (unavailable).
 - text "fail:<kind>" raises that typed error before any output; "fail-mid:<kind>" after some.
 - text "gather N": waits (at most 5 s) until N turns have arrived, then answers
   "gathered K" with K the turns that arrived: proof that calls overlap, not queue.
@@ -52,7 +52,7 @@ class FakeProvider(Provider):
     url = "http://127.0.0.1/"
     capabilities = frozenset({Capability.TEXT, Capability.VISION, Capability.IMAGE})
     models = {
-        Capability.TEXT: ["echo", "slow", "count", "thinker"],
+        Capability.TEXT: ["echo", "slow", "count", "thinker", "broken"],
         Capability.VISION: ["describe", "slow"],
         Capability.IMAGE: ["pattern"],
     }
@@ -71,6 +71,8 @@ class FakeProvider(Provider):
             async for event in self._gather(int(text.split()[1])):
                 yield event
             return
+        if request.model == "broken":
+            text = "fail-mid:down"
         for prefix, before in (("fail:", True), ("fail-mid:", False)):
             if text.startswith(prefix):
                 kind = text[len(prefix):].split()[0]
