@@ -7,6 +7,8 @@ import gradio as gr
 from providers import Registry, build_registry
 
 from .api import build_api
+from .compare_api import build_compare_api
+from .compare_tab import build_compare_tab
 from .config import AppSettings
 from .context import AppContext
 from .deeplink import DeepLink
@@ -53,9 +55,12 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
                 vision_picker = build_vision_tab(ctx)
             with gr.Tab("Text-to-image", id="image", elem_id="tab-image") as image_tab:
                 image_picker = build_image_tab(ctx)
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
+                build_compare_tab(ctx)
             with gr.Tab("Settings", id="settings", elem_id="tab-settings") as settings_tab:
                 build_settings_tab(ctx, demo)
         build_api(ctx)
+        build_compare_api(ctx)
 
         pickers = {"text": text_picker, "vision": vision_picker, "image": image_picker}
         for tab, tab_id in ((text_tab, "text"), (vision_tab, "vision"), (image_tab, "image"),

@@ -89,7 +89,7 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
             image = gr.Image(label="Image", type="filepath", format="png", interactive=False,
                              buttons=["download", "fullscreen"])
             caption = gr.Markdown(elem_id="image-caption", label="Image details")
-            gallery = gr.Gallery(label="This session's images", columns=3, height="auto",
+            gallery = gr.Gallery(label="This session's images", columns=4, height=300,
                                  buttons=["download", "download_all", "fullscreen"], object_fit="contain")
     images = gr.State([])
     last_seed = gr.State(None)

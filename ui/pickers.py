@@ -43,7 +43,7 @@ class ModelPicker:
     """A provider dropdown and a model dropdown that follows it.
 
     Models load lazily: the built-in list is shown at first, the provider's
-    (possibly discovered) list when a provider is chosen or the page loads.
+    (possibly discovered) list when a provider is chosen or the model list is opened.
     """
 
     def __init__(self, registry: Registry, capability: Capability, *, scale: int = 1) -> None:
@@ -65,6 +65,8 @@ class ModelPicker:
         # `input` (not `change`): a deep link sets provider and model together and must not be undone.
         self.provider.input(self.refresh_models, inputs=[self.provider], outputs=[self.model],
                             api_visibility="private", show_progress="hidden")
+        self.model.focus(self.refresh_models, inputs=[self.provider, self.model], outputs=[self.model],
+                         api_visibility="private", show_progress="hidden", trigger_mode="once")
 
     async def refresh_models(self, provider_id: str, selected: str | None = None) -> dict:
         """Models for the chosen provider: discovered lazily, falling back to the built-in list."""

@@ -68,8 +68,8 @@ def build_settings_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         visitor.set_credentials(hf_token=oauth_token.token if signed_in else hf_token, huggingchat_cookie=hf_cookie)
         return hf_token, hf_cookie, True, credentials_summary(visitor, signed_in_with_hf=signed_in), True
 
-    # `input`, not `change`: restoring the fields must not write them back.
-    gr.on([token.input, cookie.input, remember.input, token.submit, cookie.submit], apply,
+    # Restoring the fields fires `change` once more; that rewrites the same values, harmlessly.
+    gr.on([token.change, cookie.change, remember.input], apply,
           inputs=[token, cookie, remember], outputs=[stored, summary], api_visibility="private", queue=False,
           show_progress="hidden")
     gr.on([demo.load, stored.change], restore, inputs=[stored, restored], outputs=[token, cookie, remember, summary, restored],

@@ -10,7 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 def open_app(page: Page, query: str = "") -> None:
     page.goto("/" + query)
     expect(page.get_by_role("tab", name="Text chat")).to_be_visible()
-    expect(page.get_by_role("tabpanel").get_by_label("Provider", exact=True).first).to_be_visible()
+    expect(page.get_by_role("tabpanel").first).to_be_visible()
 
 
 def open_tab(page: Page, name: str, tab_id: str) -> Locator:

@@ -132,3 +132,23 @@ def test_phone_width_layout(page, screenshots):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 2, f"the page scrolls sideways at phone width ({width}px)"
     shot(page, screenshots, "phone-text-chat")
+
+
+def test_credentials_remembered_in_this_browser(page):
+    open_app(page, "?tab=settings")
+    panel = page.locator("#tab-settings")
+    panel.get_by_placeholder("hf_…").fill("hf_browser_test_token")
+    expect(panel).to_contain_text("Hugging Face token set")
+    panel.get_by_label("Remember in this browser").check()
+    page.wait_for_timeout(500)  # written to local storage by the browser
+    page.reload()
+    expect(panel.get_by_placeholder("hf_…")).to_have_value("hf_browser_test_token")
+    expect(panel).to_contain_text("Hugging Face token set")
+    assert "hf_browser_test_token" not in page.evaluate("JSON.stringify(localStorage)")  # stored encrypted
+    page.wait_for_timeout(500)
+    page.reload()  # restoring did not forget them
+    expect(panel.get_by_placeholder("hf_…")).to_have_value("hf_browser_test_token")
+    panel.get_by_label("Remember in this browser").uncheck()
+    page.wait_for_timeout(500)
+    page.reload()
+    expect(panel.get_by_placeholder("hf_…")).to_have_value("")
