@@ -4,7 +4,8 @@
 did (md5 of "{timestamp}-{nonce}-{authorization}", a fresh timestamp, a device
 id "f-" + 19 characters) and refuses anything else with 403. The answer echoes
 the question word by word as JSON lines. Directives in the question script failures:
-  #401 #429 #500   answer with that status (429 carries Retry-After: 3)
+  #401 #403 #404 #429 #500 #503   answer with that status (429 carries Retry-After: 3)
+  #empty           start and done events with no text between
   #malformed       a broken line and a non-object line between the tokens
   #cut             drop the connection after two tokens
   #hang            send one token, then wait
@@ -69,11 +70,11 @@ def create_app(state: FlowGptState | None = None) -> Starlette:
         if body.get("model") not in MODELS:
             return JSONResponse({"message": f"unknown model {body.get('model')}"}, status_code=400)
         question = str(body.get("question") or "")
-        for status in (401, 429, 500):
+        for status in (401, 403, 404, 429, 500, 503):
             if f"#{status}" in question:
                 headers = {"retry-after": "3"} if status == 429 else {}
                 return JSONResponse({"message": f"scripted {status}"}, status_code=status, headers=headers)
-        words = f"{body['model']} says: {question}".split()
+        words = [] if "#empty" in question else f"{body['model']} says: {question}".split()
 
         async def lines():
             yield json.dumps({"event": "start", "data": ""}) + "\n"

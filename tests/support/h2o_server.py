@@ -3,7 +3,8 @@
 Sessions are cookies set by `POST /settings`; a conversation belongs to the
 session that created it. The answer echoes the last user line word by word.
 Directives anywhere in the prompt script failures:
-  #401 #429 #503   answer the send with that status (429 carries Retry-After: 7)
+  #401 #403 #404 #429 #500 #503   answer the send with that status (429 carries Retry-After: 7)
+  #empty           end the stream at once (only the end token, no text)
   #malformed       put broken lines between the tokens
   #error           a `data:{"error": ...}` line after one token
   #cut             drop the connection after two tokens
@@ -83,11 +84,11 @@ def create_app(state: H2oState | None = None) -> Starlette:
         body = await request.json()
         state.sends.append(body)
         prompt = body.get("inputs", "")
-        for status in (401, 429, 503):
+        for status in (401, 403, 404, 429, 500, 503):
             if f"#{status}" in prompt:
                 headers = {"retry-after": "7"} if status == 429 else {}
                 return JSONResponse({"message": f"scripted {status}"}, status_code=status, headers=headers)
-        words = f"You said: {_last_user_line(prompt)}".split()
+        words = [] if "#empty" in prompt else f"You said: {_last_user_line(prompt)}".split()
 
         async def tokens():
             for i, word in enumerate(words):

@@ -14,7 +14,8 @@ The model id scripts the behaviour:
 - `cut`: two tokens, then the connection drops;
 - `slow-start`: waits `slow_seconds` before answering; `slow-mid`: two tokens, then waits;
 - `stream-error`: two tokens, then an in-stream `{"error": ...}` object;
-- `tgi-length`: the raw stream ends without a special token.
+- `tgi-length`: the raw stream ends without a special token;
+- `empty`: a stream with no text (only the final chunk and `[DONE]`).
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ class HfServer:
             last = " ".join(p.get("text", "") for p in last if p.get("type") == "text")
         text = f"I got {images} image(s) about {last}" if images else f"Hello from {model}: {last}"
         words = text.split(" ")
-        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+        pieces = [] if model == "empty" else [w if i == 0 else " " + w for i, w in enumerate(words)]
 
         def encode(index: int, piece: str) -> str:
             chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,

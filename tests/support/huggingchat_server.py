@@ -8,7 +8,7 @@ cookie's conversations apart (another cookie gets 404). Tests script it:
   unreadable lines), "garbage-final" (unreadable lines, then a finalAnswer with text),
   "cut" (two tokens, then the connection drops), "ended" (two tokens, then a clean
   close without finalAnswer), "stall" (two tokens, then silence), "slow" (silence
-  first), "status-error" (a token, then an error status).
+  first), "status-error" (a token, then an error status), "empty" (a finalAnswer with no text).
 - `server.fail(route, status, ...)` makes the next call of a route ("models", "create",
   "info", "send", "output") fail with that status.
 - `server.requests` records what arrived (route, cookie header, parsed data, files).
@@ -277,6 +277,8 @@ class HuggingChatServer:
             yield line({"type": "file", "name": "image.png", "sha": sha, "mime": "image/png"})
             yield line({"type": "title", "title": "A chat about greetings\x00"})
             yield line({"type": "status", "status": "finished"})
+        elif kind == "empty":
+            pass
         elif kind in ("garbage", "garbage-final"):
             yield b"{broken json\n"
             yield line(["no", "type"])
