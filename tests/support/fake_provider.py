@@ -7,6 +7,7 @@ Behaviour is driven by the model and the user's text so tests need no network:
 - text "fail:<kind>" raises that typed error before any output; "fail-mid:<kind>" after some.
 - text "gather N": waits (at most 5 s) until N turns have arrived, then answers
   "gathered K" with K the turns that arrived: proof that calls overlap, not queue.
+- text "turns?": answers "<N> turns", N the messages received (shows which history was sent).
 - vision "describe": names each image's size; image "pattern": a PNG of the asked size.
 """
 
@@ -70,6 +71,9 @@ class FakeProvider(Provider):
         if text.startswith("gather "):
             async for event in self._gather(int(text.split()[1])):
                 yield event
+            return
+        if text == "turns?":
+            yield TextDelta(f"{len(request.messages)} turns")
             return
         if request.model == "broken":
             text = "fail-mid:down"
