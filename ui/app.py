@@ -55,7 +55,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
                 vision_picker = build_vision_tab(ctx)
             with gr.Tab("Text-to-image", id="image", elem_id="tab-image") as image_tab:
                 image_picker = build_image_tab(ctx)
-            with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare") as compare_tab:
                 build_compare_tab(ctx)
             with gr.Tab("Settings", id="settings", elem_id="tab-settings") as settings_tab:
                 build_settings_tab(ctx, demo)
@@ -64,7 +64,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
 
         pickers = {"text": text_picker, "vision": vision_picker, "image": image_picker}
         for tab, tab_id in ((text_tab, "text"), (vision_tab, "vision"), (image_tab, "image"),
-                            (settings_tab, "settings")):
+                            (compare_tab, "compare"), (settings_tab, "settings")):
             tab.select(lambda t=tab_id: t, None, current_tab, api_visibility="private", queue=False,
                        show_progress="hidden")
         _wire_deep_links(demo, tabs, current_tab, pickers)
