@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 #: Tab ids as they appear in links, in page order.
-TABS = ("text", "vision", "image", "settings")
+TABS = ("text", "vision", "image", "compare", "settings")
 _TAB_ALIASES = {"chat": "text", "text-to-image": "image", "images": "image", "t2i": "image"}
 
 

@@ -1,0 +1,83 @@
+"""The UI's gradio-free pieces: deep links, export, provider status, settings."""
+
+from __future__ import annotations
+
+import json
+
+from providers import Capability, Provider
+from tests.support.fake_provider import FakeProvider
+from ui.config import AppSettings
+from ui.deeplink import DeepLink
+from ui.export import to_json, to_markdown
+from ui.status import NEEDS_SIGN_IN, NOT_CONFIGURED, NOT_WORKING, WORKING, provider_state, status_rows
+
+
+def test_deep_link_reads_and_builds_queries():
+    link = DeepLink.from_query({"tab": "Vision", "provider": " fake ", "model": "slow"})
+    assert link == DeepLink("vision", "fake", "slow")
+    assert link.query() == "?tab=vision&provider=fake&model=slow"
+    assert DeepLink.from_query({"tab": "nope", "model": ""}) == DeepLink()
+    assert DeepLink.from_query({"tab": "chat"}).tab == "text"
+    assert DeepLink().query() == ""
+    assert DeepLink("image", model="a b/c").query() == "?tab=image&model=a+b%2Fc"
+
+
+HISTORY = [
+    {"role": "user", "content": [{"type": "text", "text": "what is this?"},
+                                 {"type": "file", "file": {"path": "/tmp/x/photo.png", "mime_type": "image/png"}}]},
+    {"role": "assistant", "content": "Let me think.", "metadata": {"title": "Thinking"}},
+    {"role": "assistant", "content": "A cat."},
+    {"role": "assistant", "content": "", "metadata": {"title": "Fake Provider · describe · 0.10 s to first token"}},
+]
+
+
+def test_export_markdown_and_json():
+    markdown = to_markdown(HISTORY)
+    assert "**User:**\n\nwhat is this?\n![image](photo.png)" in markdown
+    assert "> **Thinking**\n> Let me think." in markdown
+    assert "**Assistant:**\n\nA cat." in markdown
+    assert "> **Fake Provider · describe" in markdown
+    document = json.loads(to_json(HISTORY))
+    assert document["messages"][0] == {"role": "user", "text": "what is this?", "images": ["photo.png"]}
+    assert document["messages"][2] == {"role": "assistant", "text": "A cat.", "images": []}
+    assert document["messages"][1]["title"] == "Thinking"
+    assert json.loads(to_json([]))["messages"] == []
+
+
+class _Gone(Provider):
+    id, label, working = "gone", "Gone", False
+    capabilities = frozenset({Capability.TEXT})
+
+
+class _Locked(Provider):
+    id, label, needs_auth = "locked", "Locked", True
+    capabilities = frozenset({Capability.TEXT})
+
+
+class _Unset(Provider):
+    id, label = "unset", "Unset"
+    capabilities = frozenset({Capability.IMAGE})
+
+    def is_configured(self) -> bool:
+        return False
+
+
+def test_provider_states():
+    assert provider_state(FakeProvider()) == WORKING
+    assert provider_state(_Gone()) == NOT_WORKING
+    assert provider_state(_Locked()) == NEEDS_SIGN_IN
+    assert provider_state(_Unset()) == NOT_CONFIGURED
+    assert status_rows([_Unset()]) == [["Unset", "image", NOT_CONFIGURED, ""]]
+
+
+def test_browser_secret_fixed_by_env_or_derived(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_BROWSER_SECRET", "s3cret")
+    assert AppSettings.from_env().browser_secret == "s3cret"
+    monkeypatch.delenv("PLAYGROUND_BROWSER_SECRET")
+    monkeypatch.setenv("SPACE_ID", "me/playground")
+    on_space = AppSettings.from_env()
+    assert on_space.oauth is True and on_space.browser_secret == AppSettings.from_env().browser_secret
+    monkeypatch.setenv("SPACE_ID", "me/other")
+    assert AppSettings.from_env().browser_secret != on_space.browser_secret
+    monkeypatch.delenv("SPACE_ID")
+    assert AppSettings.from_env().oauth is False
