@@ -81,3 +81,25 @@ def test_browser_secret_fixed_by_env_or_derived(monkeypatch):
     assert AppSettings.from_env().browser_secret != on_space.browser_secret
     monkeypatch.delenv("SPACE_ID")
     assert AppSettings.from_env().oauth is False
+
+
+def test_clear_forgets_provider_state_but_keeps_credentials():
+    from types import SimpleNamespace
+
+    from providers import Registry
+    from ui.config import AppSettings
+    from ui.context import AppContext
+
+    ctx = AppContext(Registry([]), AppSettings.from_env())
+    request = SimpleNamespace(session_hash="s-clear", headers={})
+    visitor = ctx.visitor(request)
+    visitor.set_credentials(hf_token="hf_keepmekeepmekeep")
+    visitor.state["conversation"] = "abc"
+    released: list[bool] = []
+    visitor.on_release(lambda: released.append(True))
+    ctx.forget_conversations(request)
+    again = ctx.visitor(request)
+    assert again is visitor and again.state == {} and released == [True]
+    assert again.hf_token == "hf_keepmekeepmekeep"
+    ctx.release(request)
+    assert ctx.visitor(request) is not visitor

@@ -35,6 +35,7 @@ def build_chat(ctx: AppContext, respond: Callable, *, textbox: gr.Textbox | gr.M
     )
     _restore_latest(chat)
     _export_row(chat.chatbot)
+    chat.chatbot.clear(ctx.forget_conversations, api_visibility="private", queue=False)
     return chat
 
 

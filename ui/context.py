@@ -48,6 +48,12 @@ class AppContext:
                                     huggingchat_cookie=visitor.huggingchat_cookie or header_cookie)
         return visitor
 
+    def forget_conversations(self, request: gr.Request | None) -> None:
+        """Drop the visitor's provider-side conversation state (kept credentials), e.g. on Clear."""
+        session_id = getattr(request, "session_hash", None)
+        if session_id:
+            self.visitors.get(session_id).release()
+
     def release(self, request: gr.Request | None) -> None:
         session_id = getattr(request, "session_hash", None)
         if session_id:

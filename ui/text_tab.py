@@ -22,9 +22,10 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
             temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature", min_width=160)
             max_tokens = gr.Slider(16, 8192, value=1024, step=16, label="Max tokens", min_width=160)
             top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05, label="Top-p", min_width=160)
+        web_search = gr.Checkbox(label="Web search (where the provider offers it)", value=False)
 
     async def respond(message: str, history: list, provider_id: str, model: str, system: str,
-                      temp: float, max_new: float, nucleus: float, request: gr.Request):
+                      temp: float, max_new: float, nucleus: float, search: bool, request: gr.Request):
         try:
             messages = ctx.history_reader().read(history)
         except Exception as exc:  # history is ours; a bad one must not break the chat
@@ -34,7 +35,7 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
         async for frame in stream_turn_messages(
             ctx, messages, provider_id=provider_id, model=model, request=request,
             capability=Capability.TEXT, system_prompt=system, temperature=temp,
-            max_tokens=int(max_new), top_p=nucleus,
+            max_tokens=int(max_new), top_p=nucleus, web_search=bool(search),
         ):
             yield frame
 
@@ -42,7 +43,8 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
         ctx, respond,
         textbox=gr.Textbox(label="Message", placeholder="Ask anything…", lines=1, max_lines=12,
                            submit_btn="Send", stop_btn="Stop"),
-        additional_inputs=[picker.provider, picker.model, system_prompt, temperature, max_tokens, top_p],
+        additional_inputs=[picker.provider, picker.model, system_prompt, temperature, max_tokens, top_p,
+                           web_search],
         placeholder="Pick a provider and a model above, then type a message.",
     )
     return picker
