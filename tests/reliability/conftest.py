@@ -26,26 +26,49 @@ HUGGINGCHAT_COOKIE = "reliability-cookie-alice-0001"
 READ_TIMEOUT = "0.6"
 
 
+class HeaderLog:
+    """ASGI middleware noting every request's server, path and headers (to see where secrets went)."""
+
+    def __init__(self, app, name: str, seen: list[tuple[str, str, dict[str, str]]]) -> None:
+        self.app, self.name, self.seen = app, name, seen
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            self.seen.append((self.name, scope["path"], headers))
+        await self.app(scope, receive, send)
+
+
 @pytest.fixture(scope="session")
 def local_servers():
-    """Every provider's local server; yields {name: (url, handle)}."""
+    """Every provider's local server; yields {name: (url, handle)} plus "headers": (None, [seen requests]).
+
+    The OpenAI-compatible server is a second HF-protocol server on `localhost`, a host
+    not trusted as Hugging Face's, so it must never receive a Hugging Face token.
+    """
+    seen: list[tuple[str, str, dict[str, str]]] = []
     hf = HfServer(slow_seconds=3.0)
+    compat = HfServer(slow_seconds=3.0)
     chat = HuggingChatServer({HUGGINGCHAT_COOKIE})
     chat.slow_seconds = 3.0
     h2o, flow = H2oState(), FlowGptState()
     logs = {name: fake_spaces.SpaceLog() for name in ("phi4", "schnell", "busy")}
     with contextlib.ExitStack() as stack:
-        hf.url = stack.enter_context(serve_asgi(hf.app))
-        chat.url = stack.enter_context(serve_asgi(chat.app)) + "/chat"
+        hf.url = stack.enter_context(serve_asgi(HeaderLog(hf.app, "hf", seen)))
+        compat.url = stack.enter_context(serve_asgi(HeaderLog(compat.app, "compat", seen))).replace(
+            "127.0.0.1", "localhost")
+        chat.url = stack.enter_context(serve_asgi(HeaderLog(chat.app, "huggingchat", seen))) + "/chat"
         servers = {
             "hf": (hf.url, hf),
+            "compat": (compat.url, compat),
             "huggingchat": (chat.url, chat),
-            "h2o": (stack.enter_context(serve_asgi(h2o_app(h2o))), h2o),
-            "flowgpt": (stack.enter_context(serve_asgi(flowgpt_app(flow))), flow),
+            "h2o": (stack.enter_context(serve_asgi(HeaderLog(h2o_app(h2o), "h2o", seen))), h2o),
+            "flowgpt": (stack.enter_context(serve_asgi(HeaderLog(flowgpt_app(flow), "flowgpt", seen))), flow),
             "phi4": (stack.enter_context(launch_blocks(fake_spaces.phi4_space(logs["phi4"]))), logs["phi4"]),
             "schnell": (stack.enter_context(launch_blocks(fake_spaces.flux_space(logs["schnell"], dev=False))),
                         logs["schnell"]),
             "busy": (stack.enter_context(launch_blocks(fake_spaces.busy_space(logs["busy"]))), logs["busy"]),
+            "headers": (None, seen),
         }
         yield servers
 
@@ -59,7 +82,7 @@ def env_for(servers: dict) -> dict[str, str]:
         "HF_TRUSTED_HOSTS": "127.0.0.1",
         "HF_INFERENCE_TIMEOUT": READ_TIMEOUT,
         "HF_LOADING_MAX_WAIT": "0",
-        "OPENAI_COMPAT_BASE_URL": hf_url + "/v1",
+        "OPENAI_COMPAT_BASE_URL": servers["compat"][0] + "/v1",
         "HUGGINGCHAT_URL": servers["huggingchat"][0],
         "H2O_URL": servers["h2o"][0],
         "FLOWGPT_URL": servers["flowgpt"][0],
@@ -82,4 +105,6 @@ def provider_env(local_servers, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     local_servers["huggingchat"][1].replies.clear()
     local_servers["hf"][1].requests.clear()
+    local_servers["compat"][1].requests.clear()
+    local_servers["headers"][1].clear()
     return env
