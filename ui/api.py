@@ -58,6 +58,7 @@ def build_api(ctx: AppContext) -> None:
                            capability: Capability, **params) -> AsyncIterator[str]:
         visitor = ctx.visitor(request)
         last = ""
+        turn = None
         try:
             stream = ctx.playground.chat(turns, provider_id=provider_id, model=model_id, visitor=visitor,
                                          capability=capability, **params)
@@ -66,6 +67,8 @@ def build_api(ctx: AppContext) -> None:
                     last = turn.reply.text
                     yield last
         except PlaygroundError as exc:
+            if turn is not None and turn.reply.text != last:
+                yield turn.reply.text  # the whole partial answer, not just the last frame sent
             raise gradio_error(exc) from exc
         yield last
 
