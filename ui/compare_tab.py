@@ -122,7 +122,7 @@ def _build_side_by_side(ctx: AppContext) -> None:
                                      elem_id=f"compare-chat-{i + 1}")
                 stats = gr.Markdown(elem_id=f"compare-stats-{i + 1}", elem_classes="compare-stats")
             slots.append(Slot(box, picker, chatbot, stats))
-    prompt = gr.Textbox(label="Prompt", placeholder="Ask every model the same thing…", lines=2, max_lines=12,
+    prompt = gr.Textbox(label="Prompt", placeholder="Ask every model the same thing…", lines=1, max_lines=12,
                         elem_id="compare-prompt")
     with gr.Row():
         send = gr.Button("Send to all", variant="primary", elem_id="compare-send")
@@ -193,7 +193,7 @@ def _build_arena(ctx: AppContext) -> None:
     with gr.Row(equal_height=False):
         chat_a = gr.Chatbot(label="Model A", height=420, buttons=["copy"], layout="bubble", elem_id="arena-a")
         chat_b = gr.Chatbot(label="Model B", height=420, buttons=["copy"], layout="bubble", elem_id="arena-b")
-    prompt = gr.Textbox(label="Prompt", placeholder="Ask both models…", lines=2, max_lines=12,
+    prompt = gr.Textbox(label="Prompt", placeholder="Ask both models…", lines=1, max_lines=12,
                         elem_id="arena-prompt")
     with gr.Row():
         send = gr.Button("Send to both", variant="primary", elem_id="arena-send")
