@@ -8,6 +8,7 @@ import tempfile
 _TMP = tempfile.mkdtemp(prefix="playground-tests-")
 os.environ.update({
     "GRADIO_TEMP_DIR": os.path.join(_TMP, "gradio"),
+    "ARENA_VOTES_PATH": os.path.join(_TMP, "arena_votes.jsonl"),  # never the repo's data/
     "GRADIO_ANALYTICS_ENABLED": "False",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_HUB_OFFLINE": "0",

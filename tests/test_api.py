@@ -23,7 +23,7 @@ def test_providers_lists_registered_providers(client):
 
 def test_api_documents_public_endpoints_only(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert names == {"/chat", "/vision", "/image", "/providers"}
+    assert names == {"/chat", "/vision", "/image", "/providers", "/compare"}
     chat = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/chat"]
     assert [p["parameter_name"] for p in chat["parameters"]] == [
         "messages", "provider", "model", "system_prompt", "temperature", "max_tokens", "top_p"]
