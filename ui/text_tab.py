@@ -10,6 +10,7 @@ from providers.messages import append_turn
 from .chat_flow import error_messages, stream_turn_messages
 from .chat_panel import build_chat
 from .context import AppContext
+from .continuation import continue_answer
 from .pickers import ModelPicker
 
 
@@ -39,7 +40,7 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
         ):
             yield frame
 
-    build_chat(
+    chat = build_chat(
         ctx, respond,
         textbox=gr.Textbox(label="Message", placeholder="Ask anything…", lines=1, max_lines=12,
                            submit_btn="Send", stop_btn="Stop"),
@@ -47,4 +48,16 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
                            web_search],
         placeholder="Pick a provider and a model above, then type a message.",
     )
+    extend = gr.Button("Continue the last answer", size="sm", variant="secondary")
+
+    async def on_continue(history: list, provider_id: str, model: str, system: str, temp: float,
+                          max_new: float, nucleus: float, request: gr.Request):
+        async for updated in continue_answer(ctx, history, request, provider_id=provider_id, model=model,
+                                             system_prompt=system, temperature=temp,
+                                             max_tokens=int(max_new), top_p=nucleus):
+            yield updated, updated
+
+    extend.click(on_continue, [chat.chatbot, picker.provider, picker.model, system_prompt, temperature,
+                               max_tokens, top_p], [chat.chatbot, chat.chatbot_state],
+                 api_visibility="private", concurrency_limit=ctx.settings.concurrency_limit)
     return picker

@@ -8,6 +8,7 @@ Behaviour is driven by the model and the user's text so tests need no network:
 - text "gather N": waits (at most 5 s) until N turns have arrived, then answers
   "gathered K" with K the turns that arrived: proof that calls overlap, not queue.
 - text "turns?": answers "<N> turns", N the messages received (shows which history was sent).
+- continue_last: answers " and so it continued." (extending the last answer).
 - vision "describe": names each image's size; image "pattern": a PNG of the asked size.
 """
 
@@ -68,6 +69,9 @@ class FakeProvider(Provider):
 
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator:
         text = request.messages[-1].text.strip()
+        if request.continue_last:  # extend the last answer
+            yield TextDelta(" and so it continued.")
+            return
         if text.startswith("gather "):
             async for event in self._gather(int(text.split()[1])):
                 yield event

@@ -1,0 +1,48 @@
+"""Continue: extend the last answer of a text chat (providers that support it append to it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+
+from providers import Capability
+
+from .chat_flow import error_messages, stream_turn_messages
+from .context import AppContext
+
+
+def _role(entry: Any) -> str | None:
+    return entry.get("role") if isinstance(entry, dict) else getattr(entry, "role", None)
+
+
+def _with_previous_text(frame: list[gr.ChatMessage], previous: str) -> list[gr.ChatMessage]:
+    """The streamed frame with the earlier answer text in front of the continuation."""
+    for message in frame:
+        if not (message.metadata or {}).get("title") and isinstance(message.content, str):
+            message.content = previous + message.content
+            return frame
+    return [gr.ChatMessage(role="assistant", content=previous), *frame]
+
+
+async def continue_answer(ctx: AppContext, history: list | None, request: gr.Request | None, *,
+                          provider_id: str, model: str, **params) -> AsyncIterator[list]:
+    """Yield the whole chat history while the last answer is extended."""
+    history = list(history or [])
+    try:
+        messages = ctx.history_reader().read(history)
+    except Exception as exc:
+        yield history + error_messages(exc)
+        return
+    user_positions = [i for i, entry in enumerate(history) if _role(entry) == "user"]
+    if not messages or messages[-1].role != "assistant" or not user_positions:
+        gr.Warning("There is no answer to continue yet.")
+        yield history
+        return
+    head = history[: user_positions[-1] + 1]
+    previous = messages[-1].text
+    async for frame in stream_turn_messages(ctx, messages, provider_id=provider_id, model=model,
+                                            request=request, capability=Capability.TEXT,
+                                            continue_last=True, **params):
+        yield head + _with_previous_text(frame, previous)
