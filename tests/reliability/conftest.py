@@ -104,6 +104,7 @@ def provider_env(local_servers, monkeypatch):
                  "HUGGINGCHAT_COOKIE", "OPENAI_COMPAT_MODELS", "PLAYGROUND_PROVIDERS"):
         monkeypatch.delenv(name, raising=False)
     local_servers["huggingchat"][1].replies.clear()
+    local_servers["huggingchat"][1].requests.clear()
     local_servers["hf"][1].requests.clear()
     local_servers["compat"][1].requests.clear()
     local_servers["headers"][1].clear()
