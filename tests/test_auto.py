@@ -77,9 +77,9 @@ async def test_first_working_provider_answers_and_is_named(setup):
 
 async def test_a_failing_first_provider_falls_through(setup):
     auto, h2o_state, flow_state = setup
-    text, events, error = await _collect(auto, _request("please #503"))
+    text, events, error = await _collect(auto, _request("please #h2o-503"))
     assert error is None
-    assert text == answered_by("FlowGPT", "gpt-3.5-turbo") + "gpt-3.5-turbo says: please #503"
+    assert text == answered_by("FlowGPT", "gpt-3.5-turbo") + "gpt-3.5-turbo says: please #h2o-503"
     assert [e.text for e in events if isinstance(e, Status)] == ["Trying H2o…", "Trying FlowGPT…"]
     assert h2o_state.deleted == h2o_state.created and len(h2o_state.created) == 1
     assert len(flow_state.requests) == 1
@@ -185,8 +185,8 @@ def test_chat_endpoint_end_to_end(setup, monkeypatch):
             assert listing["auto"]["working"] is True
             reply = client.predict(messages=[{"role": "user", "content": "hi"}], **args)
             assert reply == answered_by("H2o", H2O_MODEL) + "You said: hi"
-            reply = client.predict(messages=[{"role": "user", "content": "hi #503"}], **args)
-            assert reply == answered_by("FlowGPT", "gpt-3.5-turbo") + "gpt-3.5-turbo says: hi #503"
+            reply = client.predict(messages=[{"role": "user", "content": "hi #h2o-503"}], **args)
+            assert reply == answered_by("FlowGPT", "gpt-3.5-turbo") + "gpt-3.5-turbo says: hi #h2o-503"
             with pytest.raises(AppError) as info:
                 client.predict(messages=[{"role": "user", "content": "#429 both"}], **args)
             message = str(info.value)

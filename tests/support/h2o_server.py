@@ -3,7 +3,8 @@
 Sessions are cookies set by `POST /settings`; a conversation belongs to the
 session that created it. The answer echoes the last user line word by word.
 Directives anywhere in the prompt script failures:
-  #401 #403 #404 #429 #500 #503   answer the send with that status (429 carries Retry-After: 7)
+  #401 #403 #404 #429 #500 #503   answer the send with that status (429 carries Retry-After: 7);
+                   #h2o-503 etc. do the same here only (other test servers ignore them)
   #empty           end the stream at once (only the end token, no text)
   #malformed       put broken lines between the tokens
   #error           a `data:{"error": ...}` line after one token
@@ -85,7 +86,7 @@ def create_app(state: H2oState | None = None) -> Starlette:
         state.sends.append(body)
         prompt = body.get("inputs", "")
         for status in (401, 403, 404, 429, 500, 503):
-            if f"#{status}" in prompt:
+            if f"#{status}" in prompt or f"#h2o-{status}" in prompt:
                 headers = {"retry-after": "7"} if status == 429 else {}
                 return JSONResponse({"message": f"scripted {status}"}, status_code=status, headers=headers)
         words = [] if "#empty" in prompt else f"You said: {_last_user_line(prompt)}".split()
