@@ -10,7 +10,7 @@ from providers import Capability, Message, PlaygroundError
 
 from .context import AppContext
 from .frames import frames
-from .render import turn_messages
+from .render import error_block, turn_messages
 from .service import Turn, describe_error
 
 
@@ -52,4 +52,4 @@ def error_messages(exc: BaseException) -> list[gr.ChatMessage]:
     """A toast plus an error block in the chat, for a turn that failed before any answer."""
     message = describe_error(exc)
     gr.Warning(message)
-    return [gr.ChatMessage(role="assistant", content=message, metadata={"title": "⚠️ Error"})]
+    return [error_block(message)]

@@ -25,7 +25,7 @@ from .compare import MAX_TARGETS, MIN_TARGETS, Column, Job, Target, compare
 from .context import AppContext
 from .frames import frames
 from .pickers import ModelPicker
-from .render import turn_messages
+from .render import error_block, turn_messages
 from .service import describe_error
 
 WAITING = gr.ChatMessage(role="assistant", content="",
@@ -60,7 +60,7 @@ def column_messages(column: Column, *, anonymous: bool = False) -> list[gr.ChatM
         error = "This model could not answer; who it was and why is shown after your vote."
     if column.turn is None:
         if error:
-            return [gr.ChatMessage(role="assistant", content=error, metadata={"title": "⚠️ Error"})]
+            return [error_block(error)]
         return [WAITING]
     return turn_messages(column.turn, done=column.done and not anonymous, error=error)
 

@@ -40,6 +40,11 @@ def caption(turn: Turn) -> str:
     return " · ".join(parts)
 
 
+def error_block(message: str) -> gr.ChatMessage:
+    """A display-only error notice: the message is the title, so it shows even when collapsed."""
+    return gr.ChatMessage(role="assistant", content="", metadata={"title": f"⚠️ {message}"})
+
+
 def turn_messages(turn: Turn, *, done: bool = False, error: str | None = None) -> list[gr.ChatMessage]:
     """The assistant messages for one turn: thinking, answer, images, sources, caption, error.
 
@@ -64,7 +69,7 @@ def turn_messages(turn: Turn, *, done: bool = False, error: str | None = None) -
         links = "\n".join(f"{i}. [{s.title or s.url}]({s.url})" for i, s in enumerate(reply.sources, 1))
         out.append(gr.ChatMessage(role="assistant", content=links, metadata={"title": "Sources"}))
     if error:
-        out.append(gr.ChatMessage(role="assistant", content=error, metadata={"title": "⚠️ Error"}))
+        out.append(error_block(error))
     if done:
         out.append(gr.ChatMessage(role="assistant", content="", metadata={"title": caption(turn)}))
     if not out:

@@ -48,7 +48,8 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
                            web_search],
         placeholder="Pick a provider and a model above, then type a message.",
     )
-    extend = gr.Button("Continue the last answer", size="sm", variant="secondary")
+    with gr.Row():
+        extend = gr.Button("Continue the last answer", size="sm", variant="secondary", scale=0, min_width=200)
 
     async def on_continue(history: list, provider_id: str, model: str, system: str, temp: float,
                           max_new: float, nucleus: float, request: gr.Request):
