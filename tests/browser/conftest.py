@@ -50,8 +50,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path):
+    """Chromium for one test module. Not session-wide: Playwright's sync API keeps an
+    event loop running while it is open, which would break the async tests after it."""
     sync_api = pytest.importorskip("playwright.sync_api") if not _in_ci() else __import__(
         "playwright.sync_api", fromlist=["sync_playwright"])
     with sync_api.sync_playwright() as playwright:
@@ -63,7 +65,7 @@ def browser(chromium_path):
 
 
 @pytest.fixture(scope="session")
-def app_url(browser) -> Iterator[str]:
+def app_url(chromium_path) -> Iterator[str]:
     """The playground started as `python app.py` behind the offline guard."""
     with app_subprocess(env=APP_ENV, offline=True) as (url, _process):
         yield url
