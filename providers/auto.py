@@ -15,18 +15,15 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from .base import Capability, ChatRequest, Provider
-from .config import env_bool, env_list
+from .config import env_bool
 from .errors import NotConfiguredError, PlaygroundError, UnavailableError
 from .events import ChatEvent, Finish, ImageOutput, ReasoningDelta, Status, TextDelta
 from .messages import Message
+from .registry import Registry, select_by_setting
 from .session import Visitor
 from .streams import aclose_quietly
-
-if TYPE_CHECKING:  # the registry imports providers; Auto receives it through attach_registry
-    from .registry import Registry
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +69,7 @@ class AutoProvider(Provider):
             return []
         pool = [p for p in self._registry.for_capability(Capability.TEXT)
                 if not hasattr(p, "attach_registry")]  # never another fallback provider (or itself)
-        order = env_list("AUTO_PROVIDERS")
-        if order:
-            by_id = {p.id: p for p in pool}
-            unknown = [pid for pid in order if pid not in by_id]
-            if unknown:
-                logger.warning("AUTO_PROVIDERS names unknown text providers: %s", ", ".join(unknown))
-            pool = [by_id[pid] for pid in dict.fromkeys(order) if pid in by_id]
+        pool = select_by_setting(pool, "AUTO_PROVIDERS")
         return [p for p in pool if p.is_working() and p.is_configured()]
 
     def is_working(self) -> bool:

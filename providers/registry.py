@@ -94,11 +94,19 @@ def build_registry() -> Registry:
         if provider.listed_only_when_configured and not provider.is_configured():
             continue
         providers.append(provider)
-    chosen = env_list("PLAYGROUND_PROVIDERS")
-    if chosen:
-        by_id = {p.id: p for p in providers}
-        unknown = [pid for pid in chosen if pid not in by_id]
-        if unknown:
-            logger.warning("PLAYGROUND_PROVIDERS names unknown providers: %s", ", ".join(unknown))
-        providers = [by_id[pid] for pid in chosen if pid in by_id]
-    return Registry(providers)
+    return Registry(select_by_setting(providers, "PLAYGROUND_PROVIDERS"))
+
+
+def select_by_setting(providers: list[Provider], setting: str) -> list[Provider]:
+    """The providers a comma-separated id list setting names, in its order (all when unset).
+
+    Unknown ids are logged and skipped; repeated ids count once.
+    """
+    chosen = env_list(setting)
+    if not chosen:
+        return providers
+    by_id = {p.id: p for p in providers}
+    unknown = [pid for pid in chosen if pid not in by_id]
+    if unknown:
+        logger.warning("%s names unknown providers: %s", setting, ", ".join(unknown))
+    return [by_id[pid] for pid in dict.fromkeys(chosen) if pid in by_id]
