@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
         server_name=settings.server_name,
         server_port=settings.server_port,
         share=args.share or settings.share,
+        max_threads=settings.max_active_events,
         css=CSS,
     )
 

@@ -61,3 +61,27 @@ async def test_closing_early_closes_the_source():
         break
     await stream.aclose()
     assert closed.is_set()
+
+
+def test_pacer_slows_frames_as_streams_pile_up():
+    from ui.frames import FramePacer
+
+    pacer = FramePacer(0.04, streams_per_step=8, max_interval=0.25)
+    assert pacer.interval() == 0.04
+    pacer.active = 8
+    assert pacer.interval() == 0.04
+    pacer.active = 16
+    assert abs(pacer.interval() - 0.08) < 1e-9
+    pacer.active = 500
+    assert pacer.interval() == 0.25
+    assert FramePacer(0).interval() == 0
+
+
+async def test_frames_count_active_streams_on_the_pacer():
+    from ui.frames import FramePacer
+
+    pacer = FramePacer(0.01)
+    seen: list[int] = []
+    async for _ in frames(_ticks(3, 0.02), pacer):
+        seen.append(pacer.active)
+    assert seen == [1, 1, 1] and pacer.active == 0

@@ -62,7 +62,7 @@ def build_api(ctx: AppContext) -> None:
         try:
             stream = ctx.playground.chat(turns, provider_id=provider_id, model=model_id, visitor=visitor,
                                          capability=capability, **params)
-            async for turn in frames(stream, ctx.settings.frame_interval):
+            async for turn in frames(stream, ctx.pacer):
                 if turn.reply.text != last:
                     last = turn.reply.text
                     yield last
@@ -70,7 +70,8 @@ def build_api(ctx: AppContext) -> None:
             if turn is not None and turn.reply.text != last:
                 yield turn.reply.text  # the whole partial answer, not just the last frame sent
             raise gradio_error(exc) from exc
-        yield last
+        if not last:  # an answer without text (e.g. only reasoning) still ends with a value
+            yield last
 
     async def chat(messages: list, provider: str, model: str, system_prompt: str, temperature: float,
                    max_tokens: int, top_p: float, request: gr.Request):

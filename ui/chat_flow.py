@@ -34,7 +34,7 @@ async def stream_turn_messages(
     try:
         stream = ctx.playground.chat(messages, provider_id=provider_id, model=model, visitor=visitor,
                                      capability=capability, **params)
-        async for turn in frames(stream, ctx.settings.frame_interval):
+        async for turn in frames(stream, ctx.pacer):
             yield turn_messages(turn)
     except PlaygroundError as exc:
         if turn is None:

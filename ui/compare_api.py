@@ -52,7 +52,7 @@ def build_compare_api(ctx: AppContext) -> None:
             raise gradio_error(exc) from exc
         stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), system_prompt=system_prompt or "",
                          temperature=temperature, max_tokens=max_tokens, top_p=top_p)
-        async for columns in frames(stream, ctx.settings.frame_interval):
+        async for columns in frames(stream, ctx.pacer):
             yield [c.as_dict() for c in columns]
 
     trigger.click(compare_endpoint, [prompt, targets, system_prompt, temperature, max_tokens, top_p], replies,

@@ -150,7 +150,7 @@ def _build_side_by_side(ctx: AppContext) -> None:
         except PlaygroundError as exc:
             raise gr.Error(describe_error(exc), print_exception=False) from exc
         stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), **params)
-        async for columns in frames(stream, ctx.settings.frame_interval):
+        async for columns in frames(stream, ctx.pacer):
             update: dict = {}
             for slot, past, column in zip(active, shown, columns):
                 update[slot.chatbot] = past + column_messages(column)
@@ -232,7 +232,7 @@ def _build_arena(ctx: AppContext) -> None:
         no_votes = [gr.update(interactive=False)] * len(votes)
         yield shown + [state, ""] + no_votes
         columns: list[Column] = []
-        async for columns in frames(compare(ctx.playground, jobs, visitor=visitor), ctx.settings.frame_interval):
+        async for columns in frames(compare(ctx.playground, jobs, visitor=visitor), ctx.pacer):
             yield [shown[i] + column_messages(c, anonymous=True) for i, c in enumerate(columns)] + [
                 gr.update(), gr.update()] + no_votes
         state = {**state, "errors": {side: c.error for side, c in zip("ab", columns) if c.error}}

@@ -16,7 +16,12 @@ class AppSettings:
     share: bool
     concurrency_limit: int | None
     max_queue_size: int | None
+    #: Events Gradio runs at once across the whole app (its `max_threads`, 40 by default):
+    #: past it, visitors wait for each other even for I/O-bound streams.
+    max_active_events: int
     frame_interval: float
+    #: The longest frame interval, reached when many streams run at once.
+    frame_interval_max: float
     max_prompt_chars: int
     title: str
     #: Key for what "remember in this browser" stores. Gradio hands it to the page, so it only keeps
@@ -35,7 +40,9 @@ class AppSettings:
             share=env_bool("PLAYGROUND_SHARE", False),
             concurrency_limit=concurrency or None,
             max_queue_size=queue_size or None,
+            max_active_events=env_int("PLAYGROUND_MAX_ACTIVE_EVENTS", 256, minimum=1),
             frame_interval=env_float("PLAYGROUND_FRAME_INTERVAL", 0.04, minimum=0.0),
+            frame_interval_max=env_float("PLAYGROUND_FRAME_INTERVAL_MAX", 0.25, minimum=0.0),
             max_prompt_chars=env_int("PLAYGROUND_MAX_PROMPT_CHARS", 100_000, minimum=100),
             title=env_str("PLAYGROUND_TITLE", "AI Model Playground"),
             browser_secret=env_str("PLAYGROUND_BROWSER_SECRET") or default_browser_secret(),

@@ -12,6 +12,7 @@ from providers import PlaygroundError, Registry, Visitor, VisitorStore
 from providers.messages import HistoryReader
 
 from .config import AppSettings
+from .frames import FramePacer
 from .service import Playground, describe_error
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class AppContext:
         self.settings = settings
         self.playground = Playground(registry, max_prompt_chars=settings.max_prompt_chars)
         self.visitors = VisitorStore()
+        self.pacer = FramePacer(settings.frame_interval, max_interval=settings.frame_interval_max)
 
     def history_reader(self) -> HistoryReader:
         """Reads history, accepting image files only from Gradio's upload folder."""

@@ -1,4 +1,9 @@
-"""Coalescing a fast stream into frames: the first item at once, then at most one per interval."""
+"""Coalescing a fast stream into frames: the first item at once, then at most one per interval.
+
+Every update a Gradio event yields costs the app CPU, whatever its size, so the
+interval grows with the number of streams running at once (`FramePacer`): a lone
+visitor sees smooth frames, and fifty visitors at once do not saturate the app.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,44 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def frames(source: AsyncIterator[T], interval: float) -> AsyncIterator[T]:
-    """Yield the latest item of `source` at most every `interval` seconds.
+class FramePacer:
+    """The frame interval for the streams of one app, from how many are running now.
+
+    `base` seconds while at most `streams_per_step` streams run; beyond that the
+    interval grows in proportion, up to `max_interval`.
+    """
+
+    def __init__(self, base: float, *, streams_per_step: int = 8, max_interval: float = 0.25) -> None:
+        self.base = base
+        self.streams_per_step = max(1, streams_per_step)
+        self.max_interval = max(base, max_interval)
+        self.active = 0
+
+    def interval(self) -> float:
+        if self.base <= 0:
+            return 0.0
+        return min(self.max_interval, self.base * max(1.0, self.active / self.streams_per_step))
+
+
+async def frames(source: AsyncIterator[T], pace: float | FramePacer) -> AsyncIterator[T]:
+    """Yield the latest item of `source` at most once per interval (seconds, or a FramePacer's).
 
     The first item goes out immediately, an item left pending is sent when the
     interval elapses even if the source is silent, and the final item is always
-    sent. With `interval` <= 0 every item passes through.
+    sent. With an interval <= 0 every item passes through.
     """
-    iterator = source.__aiter__()
-    if interval <= 0:
-        async for item in iterator:
+    pacer = pace if isinstance(pace, FramePacer) else FramePacer(pace, max_interval=pace)
+    inner = _frames(source.__aiter__(), pacer)
+    pacer.active += 1
+    try:
+        async for item in inner:
             yield item
-        return
+    finally:
+        pacer.active -= 1
+        await inner.aclose()
+
+
+async def _frames(iterator: AsyncIterator[T], pacer: FramePacer) -> AsyncIterator[T]:
     last_sent = float("-inf")
     pending: T | None = None
     has_pending = False
@@ -31,7 +62,7 @@ async def frames(source: AsyncIterator[T], interval: float) -> AsyncIterator[T]:
             if has_pending:
                 if waiting is None:
                     waiting = asyncio.ensure_future(iterator.__anext__())
-                remaining = last_sent + interval - time.monotonic()
+                remaining = last_sent + pacer.interval() - time.monotonic()
                 done, _ = await asyncio.wait({waiting}, timeout=max(0.0, remaining))
                 if not done:
                     yield pending  # type: ignore[misc]
@@ -52,7 +83,7 @@ async def frames(source: AsyncIterator[T], interval: float) -> AsyncIterator[T]:
                 except StopAsyncIteration:
                     break
             now = time.monotonic()
-            if now - last_sent >= interval:
+            if now - last_sent >= pacer.interval():
                 yield item
                 last_sent, has_pending = now, False
             else:
