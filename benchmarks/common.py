@@ -23,8 +23,9 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("GRADIO_TEMP_DIR", "/tmp/playground-bench-gradio")
 
-from tests.support.hf_server import HfServer  # noqa: E402
-from tests.support.servers import free_port, serve_asgi, wait_for_info  # noqa: E402
+import httpx  # noqa: E402
+
+from tests.support.servers import free_port, wait_for_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -38,10 +39,30 @@ def words_for(tokens: int) -> str:
 
 @contextlib.contextmanager
 def provider(token_delay: float) -> Iterator[str]:
-    """The local OpenAI-compatible SSE server (tests/support/hf_server.py) with a fixed per-token latency."""
-    server = HfServer(token_delay=token_delay)
-    with serve_asgi(server.app) as url:
+    """The local OpenAI-compatible SSE server (tests/support/hf_server.py) with a fixed per-token latency,
+    run as its own process so it never competes with the load client for a core."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "provider_server.py"), str(port),
+                             str(token_delay)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/v1/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the benchmark provider did not start")
+            time.sleep(0.1)
         yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @contextlib.contextmanager

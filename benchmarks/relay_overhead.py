@@ -17,6 +17,10 @@ from tests.reliability.light_client import call, chat_data, http_client
 TOKENS = 200
 TOKEN_DELAY = 0.005  # seconds per token at the provider
 REPEATS = 9
+#: One visitor's session, as a browser tab or a gradio_client.Client keeps it. Without a
+#: session every call is a new visitor, and Gradio builds per-session state for every
+#: component of the app first (a cost that grows with the app's size; reported separately).
+VISITOR = "benchmark-visitor"
 
 
 async def direct(client, provider_url: str, text: str) -> tuple[float, float]:
@@ -29,23 +33,28 @@ async def direct(client, provider_url: str, text: str) -> tuple[float, float]:
     return first - started, time.perf_counter() - started
 
 
-async def through(client, url: str, text: str) -> tuple[float, float]:
-    result = await call(client, url, "chat", chat_data(text, "openai-compatible", common.MODEL))
+async def through(client, url: str, text: str, session: str | None = VISITOR) -> tuple[float, float]:
+    result = await call(client, url, "chat", chat_data(text, "openai-compatible", common.MODEL),
+                        session_hash=session)
     assert result.completed and len(result.final.split()) == TOKENS, result.error
     return result.time_to_first_update, result.seconds
 
 
 async def measure(provider_url: str, app_url: str, relay_url: str) -> dict[str, list[tuple[float, float]]]:
     text = common.words_for(TOKENS)
-    samples: dict[str, list[tuple[float, float]]] = {"direct": [], "bare relay": [], "playground": []}
+    samples: dict[str, list[tuple[float, float]]] = {
+        "direct": [], "bare relay": [], "playground": [],
+        "bare relay, new visitor each call": [], "playground, new visitor each call": []}
     async with http_client() as client:
-        for _ in range(2):  # warm-up: connections, model list, imports
+        for _ in range(2):  # warm-up: connections, model list, imports, the visitor's session
             await through(client, app_url, text)
             await through(client, relay_url, text)
         for _ in range(REPEATS):
             samples["direct"].append(await direct(client, provider_url, text))
             samples["bare relay"].append(await through(client, relay_url, text))
             samples["playground"].append(await through(client, app_url, text))
+            samples["bare relay, new visitor each call"].append(await through(client, relay_url, text, None))
+            samples["playground, new visitor each call"].append(await through(client, app_url, text, None))
     return samples
 
 
@@ -60,8 +69,12 @@ def main() -> None:
             for name in samples]
     ok_ttft = ttft["playground"] <= 1.10 * ttft["bare relay"]
     ok_total = total["playground"] <= 1.10 * total["bare relay"]
+    fresh = ttft["playground, new visitor each call"] / ttft["bare relay, new visitor each call"]
     notes = [f"{TOKENS}-token stream, {TOKEN_DELAY * 1000:.0f} ms per token at the provider, median of {REPEATS} "
-             "interleaved runs. Through a relay, the first token is the first streamed update.",
+             "interleaved runs. Through a relay, the first token is the first streamed update. The first three "
+             "rows are one returning visitor (one Gradio session, as a browser tab or a gradio_client.Client "
+             "keeps it); the last two start a new session on every call, where Gradio first builds per-session "
+             f"state for every component of the app (first token {fresh:.2f}× the bare relay's).",
              f"Target: playground within 1.10× of the bare relay. Time to first token: {common.verdict(ok_ttft)}; "
              f"total: {common.verdict(ok_total)}."]
     common.publish("relay_overhead", common.table(

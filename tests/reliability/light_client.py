@@ -53,11 +53,18 @@ def _first(data: Any) -> Any:
 
 
 async def call(client: httpx.AsyncClient, base_url: str, api_name: str, data: list,
-               headers: dict[str, str] | None = None) -> CallResult:
-    """Run one call of `api_name` with positional `data`; never raises for an app-level error."""
+               headers: dict[str, str] | None = None, session_hash: str | None = None) -> CallResult:
+    """Run one call of `api_name` with positional `data`; never raises for an app-level error.
+
+    `session_hash` makes calls one visitor's session (like a browser tab or a
+    `gradio_client.Client`); without it every call is a new session.
+    """
     base = base_url.rstrip("/")
     result = CallResult(started=time.perf_counter())
-    response = await client.post(f"{base}/gradio_api/call/{api_name}", json={"data": data}, headers=headers)
+    body: dict[str, Any] = {"data": data}
+    if session_hash:
+        body["session_hash"] = session_hash
+    response = await client.post(f"{base}/gradio_api/call/{api_name}", json=body, headers=headers)
     response.raise_for_status()
     event_id = response.json()["event_id"]
     event = None
