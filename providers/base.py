@@ -96,6 +96,8 @@ class Provider:
     needs_auth: ClassVar[bool] = False
     #: A note shown next to the provider in the UI (e.g. why it is not working).
     note: ClassVar[str] = ""
+    #: True when `chat` honours `ChatRequest.continue_last` (extends the last answer).
+    supports_continue: ClassVar[bool] = False
     #: True for providers that exist only once the operator configures them
     #: (e.g. a self-hosted endpoint): the registry leaves them out otherwise.
     listed_only_when_configured: ClassVar[bool] = False

@@ -76,6 +76,7 @@ class HuggingFaceProvider(InferenceClientProvider):
     models = {Capability.TEXT: TEXT_MODELS, Capability.VISION: VISION_MODELS, Capability.IMAGE: IMAGE_MODELS}
     accepts_any_model = True
     needs_auth = True
+    supports_continue = True  # raw text-generation mode reopens the last answer; chat mode sends it as a prefix
     note = "Needs a Hugging Face token (sign in, paste one in the settings, or HF_TOKEN)."
 
     def __init__(self) -> None:

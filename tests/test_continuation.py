@@ -35,3 +35,16 @@ async def test_continue_without_an_answer_leaves_history_alone():
     request = SimpleNamespace(session_hash="continue-2", headers={})
     frames = [f async for f in continue_answer(_ctx(), history, request, provider_id="fake", model="echo")]
     assert frames == [history]
+
+
+async def test_continue_with_a_provider_that_cannot_says_so():
+    from tests.test_contract import TextOnly
+
+    ctx = AppContext(Registry([TextOnly()]), AppSettings.from_env())
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    request = SimpleNamespace(session_hash="continue-3", headers={})
+    frames = [f async for f in continue_answer(ctx, history, request, provider_id="text-only", model="small")]
+    final = frames[-1]
+    assert final[:1] == history[:1]
+    assert any("Text Only cannot continue an answer" in (m.metadata or {}).get("title", "") for m in final[1:])
+    assert any(m.content == "hello" for m in final[1:])  # the earlier answer stays

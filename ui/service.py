@@ -156,6 +156,8 @@ class Playground:
         if capability is Capability.VISION and not any(m.images for m in messages):
             raise InputError("Add an image to ask the vision model about.")
         provider, resolved = await self.resolve(provider_id, model, capability)
+        if continue_last and not provider.supports_continue:
+            raise InputError(f"{provider.label} cannot continue an answer; ask it to go on instead.")
         request = ChatRequest(
             messages=messages,
             model=resolved,

@@ -59,6 +59,7 @@ class FakeProvider(Provider):
         Capability.IMAGE: ["pattern"],
     }
     aliases = {"e": "echo"}
+    supports_continue = True
     # The "gather" probe's barrier, shared by all instances in this process.
     active = 0
     arrived = 0
