@@ -25,7 +25,7 @@ os.environ.setdefault("GRADIO_TEMP_DIR", "/tmp/playground-bench-gradio")
 
 import httpx  # noqa: E402
 
-from tests.support.servers import free_port, wait_for_info  # noqa: E402
+from tests.support.servers import free_port, stop_process, wait_for_info  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -58,11 +58,7 @@ def provider(token_delay: float) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 @contextlib.contextmanager
@@ -79,11 +75,7 @@ def process(command: list[str], env: dict[str, str] | None = None, timeout: floa
         wait_for_info(url, timeout, proc)
         yield url, proc, time.monotonic() - started
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def app(provider_url: str, **env: str):

@@ -71,6 +71,15 @@ def wait_for_info(url: str, timeout: float, process: subprocess.Popen | None = N
     raise TimeoutError(f"{url} did not answer /gradio_api/info within {timeout} s")
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a child process, killing it if it does not exit within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @contextlib.contextmanager
 def app_subprocess(env: dict[str, str] | None = None, *, args: list[str] | None = None,
                    offline: bool = True, timeout: float = 60,
@@ -95,9 +104,5 @@ def app_subprocess(env: dict[str, str] | None = None, *, args: list[str] | None 
         process.log_path = log.name  # type: ignore[attr-defined]
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
