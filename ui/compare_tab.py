@@ -24,6 +24,7 @@ from .arena import (
 from .compare import MAX_TARGETS, MIN_TARGETS, Column, Job, Target, compare
 from .context import AppContext
 from .frames import frames
+from .parameters import sampling_controls
 from .pickers import ModelPicker
 from .render import error_block, turn_messages
 from .service import describe_error
@@ -129,11 +130,9 @@ def _build_side_by_side(ctx: AppContext) -> None:
         stop = gr.Button("Stop", variant="stop", visible=False, elem_id="compare-stop")
         clear = gr.Button("Clear", elem_id="compare-clear")
     with gr.Accordion("Parameters (all models)", open=False):
-        system = gr.Textbox(label="System prompt", lines=2, placeholder="You are a helpful assistant.")
-        with gr.Row():
-            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature", min_width=160)
-            max_tokens = gr.Slider(16, 8192, value=1024, step=16, label="Max tokens", min_width=160)
-            top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05, label="Top-p", min_width=160)
+        controls = sampling_controls()
+        system, temperature, max_tokens, top_p = (controls.system_prompt, controls.temperature,
+                                                  controls.max_tokens, controls.top_p)
     pending = gr.State("")
     chatbots = [s.chatbot for s in slots]
     stats = [s.stats for s in slots]

@@ -11,6 +11,7 @@ from .chat_flow import error_messages, stream_turn_messages
 from .chat_panel import build_chat
 from .context import AppContext
 from .continuation import continue_answer
+from .parameters import sampling_controls
 from .pickers import ModelPicker
 
 
@@ -18,11 +19,9 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
     with gr.Row(equal_height=True):
         picker = ModelPicker(ctx.registry, Capability.TEXT)
     with gr.Accordion("Parameters", open=False):
-        system_prompt = gr.Textbox(label="System prompt", lines=2, placeholder="You are a helpful assistant.")
-        with gr.Row():
-            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature", min_width=160)
-            max_tokens = gr.Slider(16, 8192, value=1024, step=16, label="Max tokens", min_width=160)
-            top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05, label="Top-p", min_width=160)
+        controls = sampling_controls()
+        system_prompt, temperature, max_tokens, top_p = (controls.system_prompt, controls.temperature,
+                                                         controls.max_tokens, controls.top_p)
         web_search = gr.Checkbox(label="Web search (where the provider offers it)", value=False)
 
     async def respond(message: str, history: list, provider_id: str, model: str, system: str,

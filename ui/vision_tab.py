@@ -11,6 +11,7 @@ from providers.messages import append_turn
 from .chat_flow import error_messages, stream_turn_messages
 from .chat_panel import build_chat
 from .context import AppContext
+from .parameters import sampling_controls
 from .pickers import ModelPicker
 
 
@@ -18,9 +19,8 @@ def build_vision_tab(ctx: AppContext) -> ModelPicker:
     with gr.Row(equal_height=True):
         picker = ModelPicker(ctx.registry, Capability.VISION)
     with gr.Accordion("Parameters", open=False):
-        with gr.Row():
-            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature", min_width=160)
-            max_tokens = gr.Slider(16, 8192, value=1024, step=16, label="Max tokens", min_width=160)
+        controls = sampling_controls(system_prompt=False, top_p=False)
+        temperature, max_tokens = controls.temperature, controls.max_tokens
     with gr.Accordion("Take a photo with the webcam", open=False):
         webcam = gr.Image(label="Webcam photo (added to your next message)", sources=["webcam"],
                           type="filepath", height=240)
