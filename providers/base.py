@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .config import env_str
-from .errors import ModelNotSupportedError, NotConfiguredError
+from .errors import InputError, ModelNotSupportedError, NotConfiguredError
 from .events import ChatEvent
 from .messages import Message
+from .model_ids import server_model_id, shown
 from .session import Visitor
 
 
@@ -140,13 +141,32 @@ class Provider:
             return self.default_model(capability)
         name = self.aliases.get(name, name)
         candidates = list(known) if known is not None else self.model_list(capability)
-        if name in candidates or self.accepts_any_model:
+        if name in candidates:
             return name
+        if self.accepts_any_model:
+            return self.check_model_id(name)
         listed = ", ".join(candidates[:8]) + (", ..." if len(candidates) > 8 else "")
         raise ModelNotSupportedError(
-            self.label, f"{name!r} is not offered for {capability.value}",
+            self.label, f"{shown(name)} is not offered for {capability.value}",
             hint=f"Choose one of: {listed}" if listed else "",
         )
+
+    def check_model_id(self, name: str) -> str:
+        """`name` when it is a well-formed model id for this provider, else a clear InputError.
+
+        Runs before any network call for every typed id: a model id is data sent to the
+        provider's configured host, never an address. Adapters that accept other shapes
+        (e.g. the Hub's owner/name grammar) override it.
+        """
+        return server_model_id(name, self.label)
+
+    def is_valid_model_id(self, name: str) -> bool:
+        """True when `check_model_id` accepts `name`."""
+        try:
+            self.check_model_id(name)
+        except InputError:
+            return False
+        return True
 
     # -- work ---------------------------------------------------------------------
     def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:

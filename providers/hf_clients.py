@@ -1,4 +1,4 @@
-"""Which hosts may receive a Hugging Face token, and a bounded pool of reused inference clients.
+"""A bounded pool of reused inference clients (which hosts may receive a token: `credentials`).
 
 `AsyncInferenceClient` keeps its HTTP connection pool for its lifetime, so clients
 are reused per (event loop, base URL, credential, routing provider, timeout) rather
@@ -18,34 +18,17 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from huggingface_hub import AsyncInferenceClient
 
-from .config import env_list
+from .credentials import use_explicit_tokens_only
 
 logger = logging.getLogger(__name__)
 
-#: Domains owned by Hugging Face: the hub and router, Spaces, Inference Endpoints.
-HF_DOMAINS = ("huggingface.co", "hf.space", "huggingface.cloud")
+use_explicit_tokens_only()  # the library sends only the keys we hand it
+
 #: Sent as the API key to servers that need none, so the library never falls back to HF_TOKEN.
 NO_KEY = "no-key"
-
-
-def is_hf_host(url: str | None) -> bool:
-    """True when `url` (None = the default router) may receive a Hugging Face token.
-
-    Hugging Face's own domains and their subdomains qualify, plus the exact host
-    names listed in HF_TRUSTED_HOSTS (comma-separated; empty by default).
-    """
-    if not url:
-        return True
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    if not host:
-        return False
-    if any(host == domain or host.endswith("." + domain) for domain in HF_DOMAINS):
-        return True
-    return host in {h.lower().rstrip(".") for h in env_list("HF_TRUSTED_HOSTS")}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from typing import Any
 
 from .base import Capability, ChatRequest, Provider
 from .cache import TTLCache
-from .config import env_bool, env_str, is_public_space
+from .config import env_str
+from .credentials import operator_credential
 from .errors import AuthRequiredError, ModelNotSupportedError, ProtocolError, ProviderError
 from .events import ChatEvent, ImageOutput, TextDelta
 from .huggingchat_api import Catalog, ChatUiSession, cookie_value, fetch_models
@@ -125,8 +126,8 @@ class HuggingChatProvider(Provider):
         """The visitor's cookie, else the operator's when sharing it is allowed."""
         raw = visitor.huggingchat_cookie
         if not raw:
-            shared = env_str("HUGGINGCHAT_COOKIE")
-            if shared and (not is_public_space() or env_bool("ALLOW_SHARED_CREDENTIALS")):
+            shared = operator_credential("HUGGINGCHAT_COOKIE")
+            if shared:
                 register_secret(shared)
                 raw = shared
         cookie = cookie_value(raw or "")

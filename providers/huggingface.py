@@ -3,8 +3,11 @@
 Requests go through `AsyncInferenceClient` to the Inference Providers router, or to
 `HF_INFERENCE_BASE_URL` (any OpenAI-compatible or TGI server). The visitor's token
 wins over the operator's `HF_TOKEN`; a Hugging Face token only ever goes to Hugging
-Face's hosts (see `hf_clients.is_hf_host`), other servers get `HF_INFERENCE_API_KEY`
-or a placeholder.
+Face's hosts (see `credentials`), other servers get `HF_INFERENCE_API_KEY` or a
+placeholder; on a public Space the operator's token serves anonymous visitors only
+with `ALLOW_SHARED_CREDENTIALS=1`. Typed model ids are checked before any network
+call (`model_ids`): the Hub's owner/name grammar for the router, a server model
+name for a custom server; neither can ever become an address.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from .base import Capability, ChatRequest, ImageRequest, ImageResult
 from .config import env_str
 from .errors import AuthRequiredError, ProtocolError, UnavailableError
 from .events import ChatEvent, Finish, Status, TextDelta
-from .hf_clients import NO_KEY, Endpoint, is_hf_host
+from .credentials import hf_token_for, is_hf_host, shared_credentials_allowed
+from .hf_clients import NO_KEY, Endpoint
 from .hf_errors import CLIENT_ERRORS, TOKENS_URL, Hints
 from .hf_models import HubCatalog, ListQuery, hub_endpoint
 from .inference import InferenceClientProvider, request_timeout
+from .model_ids import hub_model_id, server_model_id
 from .prompt_formats import build_prompt, choose_format
 from .session import Visitor
 
@@ -64,6 +69,8 @@ LISTINGS = {
 
 NO_TOKEN_HINT = (f"Sign in with Hugging Face, paste a token in the settings, or ask the operator to set HF_TOKEN. "
                  f"Create a free token at {TOKENS_URL}")
+NO_SHARED_TOKEN_HINT = (f"Sign in with Hugging Face or paste your own token in the settings "
+                        f"(create a free one at {TOKENS_URL})")
 #: Raw mode caps new tokens for small-context models (the seed's gpt2 limit).
 _MAX_NEW_TOKENS = {"gpt2": 512}
 
@@ -90,12 +97,19 @@ class HuggingFaceProvider(InferenceClientProvider):
         return discovered + [m for m in builtin if m not in discovered]
 
     # -- where requests go -----------------------------------------------------------------
+    def check_model_id(self, name: str) -> str:
+        """The Hub's owner/name grammar through the router; a server's model name on a custom server."""
+        if env_str("HF_INFERENCE_BASE_URL"):
+            return server_model_id(name, self.label)
+        return hub_model_id(name, self.label)
+
     def endpoint(self, visitor: Visitor) -> Endpoint:
         base_url = env_str("HF_INFERENCE_BASE_URL").rstrip("/") or None
         if is_hf_host(base_url):
-            token = visitor.hf_token or env_str("HF_TOKEN")
+            token = hf_token_for(visitor.hf_token)
             if not token:
-                raise AuthRequiredError(self.label, "no Hugging Face token", hint=NO_TOKEN_HINT)
+                hint = NO_TOKEN_HINT if shared_credentials_allowed() else NO_SHARED_TOKEN_HINT
+                raise AuthRequiredError(self.label, "no Hugging Face token", hint=hint)
             key = token
         else:  # a self-hosted server: never the HF token
             key = env_str("HF_INFERENCE_API_KEY") or NO_KEY
@@ -138,7 +152,7 @@ class HuggingFaceProvider(InferenceClientProvider):
     # -- chat -------------------------------------------------------------------------------
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
         endpoint = self.endpoint(visitor)
-        model = request.model or self.default_model(request.capability)
+        model = self.check_model_id(request.model or self.default_model(request.capability))
         raw = await self._use_raw_mode(request, model)
         await self._warm_routing(endpoint, model, chat=not raw)
         if raw:
@@ -186,7 +200,7 @@ class HuggingFaceProvider(InferenceClientProvider):
     # -- images -----------------------------------------------------------------------------
     async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
         endpoint = self.endpoint(visitor)
-        model = request.model or self.default_model(Capability.IMAGE)
+        model = self.check_model_id(request.model or self.default_model(Capability.IMAGE))
         seed = request.resolved_seed()
         target = self._model_url(endpoint, model)
         await self._warm_routing(endpoint, model)

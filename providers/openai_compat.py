@@ -91,5 +91,7 @@ class OpenAICompatProvider(InferenceClientProvider):
         if not model:
             raise ModelNotSupportedError(self.label, "no model chosen and the server lists none",
                                          hint="Type a model id, or set OPENAI_COMPAT_MODELS")
+        if model not in self.model_list(request.capability):  # ids the server lists are its own
+            model = self.check_model_id(model)
         async for event in self.stream_chat(endpoint, request, model):
             yield event

@@ -28,7 +28,7 @@ from providers import (
     UnavailableError,
     Visitor,
 )
-from providers.hf_clients import is_hf_host
+from providers.credentials import is_hf_host
 from providers.huggingface import TEXT_MODELS, HuggingFaceProvider
 from providers.media import prepare_image
 from providers.openai_compat import OpenAICompatProvider

@@ -6,6 +6,7 @@ named parameters. Failures reach callers as AppError with the UI's message.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,27 @@ from providers.messages import append_turn
 from .context import AppContext, gradio_error
 from .frames import frames
 from .image_tab import generate
+
+
+class ApiNumber(gr.Number):
+    """A numeric API parameter that answers a clear error for NaN, ±Infinity and non-numbers.
+
+    `gr.Number` passes strings through or fails inside Gradio with no message; callers
+    of the public API deserve the same clear input error the UI gives.
+    """
+
+    def get_block_name(self) -> str:  # drawn (hidden) as a plain Number
+        return "number"
+
+    def preprocess(self, payload: float | None) -> float | int | None:
+        if payload is None:
+            return None
+        name = self.label or "value"
+        if isinstance(payload, bool) or not isinstance(payload, (int, float)):
+            raise gr.Error(f"'{name}' must be a number, not {type(payload).__name__}.", print_exception=False)
+        if not math.isfinite(payload):
+            raise gr.Error(f"'{name}' must be a finite number, not {payload}.", print_exception=False)
+        return super().preprocess(payload)
 
 
 def _messages_from(raw: Any, ctx: AppContext) -> list[Message]:
@@ -40,15 +62,15 @@ def build_api(ctx: AppContext) -> None:
         system_prompt = gr.Textbox(label="system_prompt")
         prompt = gr.Textbox(label="prompt")
         negative_prompt = gr.Textbox(label="negative_prompt")
-        temperature = gr.Number(label="temperature", value=0.7)
-        max_tokens = gr.Number(label="max_tokens", value=1024, precision=0)
-        top_p = gr.Number(label="top_p", value=0.95)
+        temperature = ApiNumber(label="temperature", value=0.7)
+        max_tokens = ApiNumber(label="max_tokens", value=1024, precision=0)
+        top_p = ApiNumber(label="top_p", value=0.95)
         images = gr.File(label="images", file_count="multiple", type="filepath")
-        width = gr.Number(label="width", value=1024, precision=0)
-        height = gr.Number(label="height", value=1024, precision=0)
-        steps = gr.Number(label="steps", value=None, precision=0)
-        guidance = gr.Number(label="guidance", value=None)
-        seed = gr.Number(label="seed", value=-1, precision=0)
+        width = ApiNumber(label="width", value=1024, precision=0)
+        height = ApiNumber(label="height", value=1024, precision=0)
+        steps = ApiNumber(label="steps", value=None, precision=0)
+        guidance = ApiNumber(label="guidance", value=None)
+        seed = ApiNumber(label="seed", value=-1, precision=0)
         reply = gr.Textbox(label="reply")
         image = gr.Image(label="image", type="filepath", format="png")
         info = gr.JSON(label="info")

@@ -10,6 +10,7 @@ import gradio as gr
 from providers import Message, PlaygroundError
 from providers.messages import append_turn
 
+from .api import ApiNumber
 from .compare import Job, compare, parse_targets
 from .context import AppContext, gradio_error
 from .frames import frames
@@ -36,9 +37,9 @@ def build_compare_api(ctx: AppContext) -> None:
         prompt = gr.Textbox(label="prompt")
         targets = gr.JSON(label="targets")
         system_prompt = gr.Textbox(label="system_prompt")
-        temperature = gr.Number(label="temperature", value=0.7)
-        max_tokens = gr.Number(label="max_tokens", value=1024, precision=0)
-        top_p = gr.Number(label="top_p", value=0.95)
+        temperature = ApiNumber(label="temperature", value=0.7)
+        max_tokens = ApiNumber(label="max_tokens", value=1024, precision=0)
+        top_p = ApiNumber(label="top_p", value=0.95)
         replies = gr.JSON(label="replies")
 
     async def compare_endpoint(prompt: str, targets: list, system_prompt: str, temperature: float,

@@ -43,11 +43,13 @@ class AppContext:
         visitor = self.visitors.get(session_id)
         headers = getattr(request, "headers", None) or {}
         visitor.ip_token = headers.get(IP_TOKEN_HEADER) or None
-        header_token = headers.get(HF_TOKEN_HEADER)
-        header_cookie = headers.get(HUGGINGCHAT_COOKIE_HEADER)
-        if (header_token and not visitor.hf_token) or (header_cookie and not visitor.huggingchat_cookie):
-            visitor.set_credentials(hf_token=visitor.hf_token or header_token,
-                                    huggingchat_cookie=visitor.huggingchat_cookie or header_cookie)
+        header_token = (headers.get(HF_TOKEN_HEADER) or "").strip() or None
+        header_cookie = (headers.get(HUGGINGCHAT_COOKIE_HEADER) or "").strip() or None
+        # The newest header wins: an API caller may change its credential within one session.
+        if (header_token and header_token != visitor.hf_token) or (
+                header_cookie and header_cookie != visitor.huggingchat_cookie):
+            visitor.set_credentials(hf_token=header_token or visitor.hf_token,
+                                    huggingchat_cookie=header_cookie or visitor.huggingchat_cookie)
         return visitor
 
     def forget_conversations(self, request: gr.Request | None) -> None:

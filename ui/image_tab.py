@@ -30,9 +30,8 @@ async def generate(ctx: AppContext, request: gr.Request | None, prompt: str, pro
     try:
         result, seconds = await ctx.playground.image(
             prompt, provider_id=provider_id, model=model, visitor=visitor,
-            negative_prompt=negative_prompt, width=_int(width), height=_int(height),
-            steps=_int(steps), guidance=None if guidance is None else float(guidance),
-            seed=_int(seed) if seed is not None else -1,
+            negative_prompt=negative_prompt, width=width, height=height,
+            steps=steps, guidance=guidance, seed=seed if seed is not None else -1,
         )
     except PlaygroundError as exc:
         raise gradio_error(exc) from exc
@@ -60,10 +59,6 @@ def preset_size(preset: str) -> tuple[dict, dict]:
         width, height = SIZE_PRESETS[preset]
         return gr.update(value=width), gr.update(value=height)
     return gr.update(), gr.update()
-
-
-def _int(value: float | None) -> int | None:
-    return None if value is None else int(value)
 
 
 def build_image_tab(ctx: AppContext) -> ModelPicker:

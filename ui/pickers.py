@@ -27,7 +27,8 @@ def model_dropdown_update(provider: Provider, capability: Capability, models: li
     default = provider.default_model(capability)
     if selected:
         selected = provider.aliases.get(selected, selected)
-    value = selected if selected and (selected in models or provider.accepts_any_model) else default
+    typed_ok = bool(selected) and provider.accepts_any_model and provider.is_valid_model_id(selected)
+    value = selected if selected and (selected in models or typed_ok) else default  # e.g. a link's bad ?model=
     if value and value not in models:
         models = [value, *models]
     return gr.update(choices=models, value=value, allow_custom_value=provider.accepts_any_model,

@@ -83,9 +83,14 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def clamp(value: float | None, low: float, high: float, default: float) -> float:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def clamp(value: float | None, low: float, high: float, default: float, *, what: str = "value") -> float:
+    """`value` limited to [low, high] (`default` for None). NaN, ±Infinity and non-numbers are an InputError."""
+    if value is None:
         return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"'{what}' must be a number, not {type(value).__name__}.")
+    if not math.isfinite(value):
+        raise InputError(f"'{what}' must be a finite number, not {value}.")
     return min(high, max(low, value))
 
 
@@ -162,9 +167,9 @@ class Playground:
             messages=messages,
             model=resolved,
             system_prompt=system_prompt or "",
-            temperature=None if temperature is None else clamp(temperature, 0.0, 2.0, 0.7),
-            max_tokens=None if max_tokens is None else int(clamp(max_tokens, 1, 32768, 1024)),
-            top_p=None if top_p is None else clamp(top_p, 0.01, 1.0, 1.0),
+            temperature=None if temperature is None else clamp(temperature, 0.0, 2.0, 0.7, what="temperature"),
+            max_tokens=None if max_tokens is None else int(clamp(max_tokens, 1, 32768, 1024, what="max_tokens")),
+            top_p=None if top_p is None else clamp(top_p, 0.01, 1.0, 1.0, what="top_p"),
             web_search=web_search,
             continue_last=continue_last,
             capability=capability,
@@ -217,11 +222,11 @@ class Playground:
             prompt=prompt,
             model=resolved,
             negative_prompt=negative_prompt or "",
-            width=_snap(width),
-            height=_snap(height),
-            steps=None if steps is None else int(clamp(steps, *IMAGE_STEPS_RANGE, 4)),
-            guidance=None if guidance is None else clamp(guidance, *GUIDANCE_RANGE, 3.5),
-            seed=-1 if seed is None or seed < 0 else int(min(seed, SEED_MAX)),
+            width=_snap(width, "width"),
+            height=_snap(height, "height"),
+            steps=None if steps is None else int(clamp(steps, *IMAGE_STEPS_RANGE, 4, what="steps")),
+            guidance=None if guidance is None else clamp(guidance, *GUIDANCE_RANGE, 3.5, what="guidance"),
+            seed=int(clamp(seed, -1, SEED_MAX, -1, what="seed")),
         )
         started = time.perf_counter()
         try:
@@ -236,9 +241,9 @@ class Playground:
         return result, time.perf_counter() - started
 
 
-def _snap(side: int | float | None) -> int:
+def _snap(side: int | float | None, what: str) -> int:
     low, high = IMAGE_SIDE_RANGE
-    value = int(clamp(side, low, high, 1024))
+    value = int(clamp(side, low, high, 1024, what=what))
     return max(low, min(high, round(value / 32) * 32))
 
 
