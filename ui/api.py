@@ -6,7 +6,6 @@ named parameters. Failures reach callers as AppError with the UI's message.
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,27 +20,6 @@ from .frames import frames
 from .image_tab import generate
 
 
-class ApiNumber(gr.Number):
-    """A numeric API parameter that answers a clear error for NaN, ±Infinity and non-numbers.
-
-    `gr.Number` passes strings through or fails inside Gradio with no message; callers
-    of the public API deserve the same clear input error the UI gives.
-    """
-
-    def get_block_name(self) -> str:  # drawn (hidden) as a plain Number
-        return "number"
-
-    def preprocess(self, payload: float | None) -> float | int | None:
-        if payload is None:
-            return None
-        name = self.label or "value"
-        if isinstance(payload, bool) or not isinstance(payload, (int, float)):
-            raise gr.Error(f"'{name}' must be a number, not {type(payload).__name__}.", print_exception=False)
-        if not math.isfinite(payload):
-            raise gr.Error(f"'{name}' must be a finite number, not {payload}.", print_exception=False)
-        return super().preprocess(payload)
-
-
 def _messages_from(raw: Any, ctx: AppContext) -> list[Message]:
     if raw in (None, ""):
         return []
@@ -51,7 +29,12 @@ def _messages_from(raw: Any, ctx: AppContext) -> list[Message]:
 
 
 def build_api(ctx: AppContext) -> None:
-    """Register the public endpoints on hidden components (call inside the Blocks)."""
+    """Register the public endpoints on hidden components (call inside the Blocks).
+
+    Numeric parameters have no `precision`, so Gradio hands every value through unchanged
+    and the use cases answer NaN, ±Infinity and non-numbers with a clear input error
+    (with `precision=0` Gradio itself fails on them, with no message).
+    """
     limit = ctx.settings.concurrency_limit
     with gr.Column(visible=False):
         trigger = gr.Button("api", visible=False)
@@ -62,15 +45,15 @@ def build_api(ctx: AppContext) -> None:
         system_prompt = gr.Textbox(label="system_prompt")
         prompt = gr.Textbox(label="prompt")
         negative_prompt = gr.Textbox(label="negative_prompt")
-        temperature = ApiNumber(label="temperature", value=0.7)
-        max_tokens = ApiNumber(label="max_tokens", value=1024, precision=0)
-        top_p = ApiNumber(label="top_p", value=0.95)
+        temperature = gr.Number(label="temperature", value=0.7)
+        max_tokens = gr.Number(label="max_tokens", value=1024)
+        top_p = gr.Number(label="top_p", value=0.95)
         images = gr.File(label="images", file_count="multiple", type="filepath")
-        width = ApiNumber(label="width", value=1024, precision=0)
-        height = ApiNumber(label="height", value=1024, precision=0)
-        steps = ApiNumber(label="steps", value=None, precision=0)
-        guidance = ApiNumber(label="guidance", value=None)
-        seed = ApiNumber(label="seed", value=-1, precision=0)
+        width = gr.Number(label="width", value=1024)
+        height = gr.Number(label="height", value=1024)
+        steps = gr.Number(label="steps", value=None)
+        guidance = gr.Number(label="guidance", value=None)
+        seed = gr.Number(label="seed", value=-1)
         reply = gr.Textbox(label="reply")
         image = gr.Image(label="image", type="filepath", format="png")
         info = gr.JSON(label="info")

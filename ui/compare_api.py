@@ -10,10 +10,10 @@ import gradio as gr
 from providers import Message, PlaygroundError
 from providers.messages import append_turn
 
-from .api import ApiNumber
 from .compare import Job, compare, parse_targets
 from .context import AppContext, gradio_error
 from .frames import frames
+from .service import sampling_params
 
 
 def compare_jobs(ctx: AppContext, prompt: str, raw_targets: Any) -> list[Job]:
@@ -37,9 +37,9 @@ def build_compare_api(ctx: AppContext) -> None:
         prompt = gr.Textbox(label="prompt")
         targets = gr.JSON(label="targets")
         system_prompt = gr.Textbox(label="system_prompt")
-        temperature = ApiNumber(label="temperature", value=0.7)
-        max_tokens = ApiNumber(label="max_tokens", value=1024, precision=0)
-        top_p = ApiNumber(label="top_p", value=0.95)
+        temperature = gr.Number(label="temperature", value=0.7)
+        max_tokens = gr.Number(label="max_tokens", value=1024)
+        top_p = gr.Number(label="top_p", value=0.95)
         replies = gr.JSON(label="replies")
 
     async def compare_endpoint(prompt: str, targets: list, system_prompt: str, temperature: float,
@@ -48,6 +48,7 @@ def build_compare_api(ctx: AppContext) -> None:
         time_to_first_token, seconds, tokens_per_second}. The targets run concurrently; one failing
         target reports its `error` while the others carry on."""
         try:
+            sampling_params(temperature, max_tokens, top_p)  # a bad number fails once, not per column
             jobs = compare_jobs(ctx, prompt, targets)
         except PlaygroundError as exc:
             raise gradio_error(exc) from exc

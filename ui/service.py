@@ -94,6 +94,15 @@ def clamp(value: float | None, low: float, high: float, default: float, *, what:
     return min(high, max(low, value))
 
 
+def sampling_params(temperature: float | None, max_tokens: float | None, top_p: float | None) -> dict:
+    """The sampling parameters, clamped to their ranges (None = the provider's default). Raises InputError."""
+    return {
+        "temperature": None if temperature is None else clamp(temperature, 0.0, 2.0, 0.7, what="temperature"),
+        "max_tokens": None if max_tokens is None else int(clamp(max_tokens, 1, 32768, 1024, what="max_tokens")),
+        "top_p": None if top_p is None else clamp(top_p, 0.01, 1.0, 1.0, what="top_p"),
+    }
+
+
 class Playground:
     """Entry points for chat and image generation over a registry."""
 
@@ -167,9 +176,7 @@ class Playground:
             messages=messages,
             model=resolved,
             system_prompt=system_prompt or "",
-            temperature=None if temperature is None else clamp(temperature, 0.0, 2.0, 0.7, what="temperature"),
-            max_tokens=None if max_tokens is None else int(clamp(max_tokens, 1, 32768, 1024, what="max_tokens")),
-            top_p=None if top_p is None else clamp(top_p, 0.01, 1.0, 1.0, what="top_p"),
+            **sampling_params(temperature, max_tokens, top_p),
             web_search=web_search,
             continue_last=continue_last,
             capability=capability,
