@@ -12,11 +12,13 @@ whitespace, `%`, `?` or `#` could reach another host or another route.
   e.g. `:together`, or a policy such as `:fastest`).
 - `server_model_id`: what self-hosted OpenAI-compatible or TGI servers call their
   models (`llama3.1:8b`, `gpt-4o-mini`, `org/model`, `model@q4`): a bounded run of
-  letters, digits and `. _ - : @ + /`, with no `..`, no `//` and no leading `/`.
+  letters, digits and `. _ - : @ + /`, with no `..`, no `//`, no leading `/`, and not
+  starting with a loopback or IP address (`localhost:8000`, `127.0.0.1:80`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from .errors import InputError
@@ -39,8 +41,21 @@ def is_hub_model_id(value: str) -> bool:
             and ".." not in value and "--" not in value)
 
 
+def _looks_like_an_address(value: str) -> bool:
+    first = value.split("/", 1)[0]
+    host = first.rsplit(":", 1)[0] if first.count(":") == 1 else first
+    if host.lower() == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def is_server_model_id(value: str) -> bool:
-    return _SERVER_ID.fullmatch(value) is not None and ".." not in value and "//" not in value
+    return (_SERVER_ID.fullmatch(value) is not None and ".." not in value and "//" not in value
+            and not _looks_like_an_address(value))
 
 
 def hub_model_id(value: str, provider: str = "") -> str:
