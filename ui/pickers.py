@@ -66,7 +66,7 @@ class ModelPicker:
         # `input` (not `change`): a deep link sets provider and model together and must not be undone.
         self.provider.input(self.refresh_models, inputs=[self.provider], outputs=[self.model],
                             api_visibility="private", show_progress="hidden")
-        self.model.focus(self.refresh_models, inputs=[self.provider, self.model], outputs=[self.model],
+        self.model.focus(self.refresh_choices, inputs=[self.provider, self.model], outputs=[self.model],
                          api_visibility="private", show_progress="hidden", trigger_mode="once")
 
     async def refresh_models(self, provider_id: str, selected: str | None = None) -> dict:
@@ -81,6 +81,14 @@ class ModelPicker:
             logger.warning("Listing models of %s failed; using the built-in list", provider.label)
             models = provider.model_list(self.capability)
         return model_dropdown_update(provider, self.capability, models, selected)
+
+    async def refresh_choices(self, provider_id: str, current: str | None = None) -> dict:
+        """The model list on opening the picker; the value is left alone while it is still valid,
+        so a model id the visitor starts typing is never overwritten when the list arrives."""
+        update = await self.refresh_models(provider_id, current)
+        if current and update.get("value") == current:
+            update.pop("value")
+        return update
 
     async def choose(self, provider_id: str | None, model: str | None) -> tuple[dict, dict]:
         """Updates selecting a provider (unknown or unsuitable ones are ignored) and a model."""
