@@ -10,6 +10,7 @@ from providers import Capability, Message, PlaygroundError
 
 from .context import AppContext
 from .frames import frames
+from .inert import html_text
 from .render import error_block, turn_messages
 from .service import Turn, describe_error
 
@@ -27,29 +28,31 @@ async def stream_turn_messages(
     """Yield the assistant messages of a turn as it streams.
 
     On failure the partial answer stays, an error block is appended and a toast
-    names the provider and the cause; the chat itself never breaks.
+    names the provider and the cause; the chat itself never breaks. With
+    `continue_last`, the frames' answer text is what goes after the last answer.
     """
     visitor = ctx.visitor(request)
     turn: Turn | None = None
+    continues = messages[-1].text if params.get("continue_last") and messages else None
     try:
         stream = ctx.playground.chat(messages, provider_id=provider_id, model=model, visitor=visitor,
                                      capability=capability, **params)
         async for turn in frames(stream, ctx.pacer):
-            yield turn_messages(turn)
+            yield turn_messages(turn, continues=continues)
     except PlaygroundError as exc:
         if turn is None:
             yield error_messages(exc)
         else:
             message = describe_error(exc)
-            gr.Warning(message)
-            yield turn_messages(turn, done=True, error=message)
+            gr.Warning(html_text(message))
+            yield turn_messages(turn, done=True, error=message, continues=continues)
         return
     if turn is not None:
-        yield turn_messages(turn, done=True)
+        yield turn_messages(turn, done=True, continues=continues)
 
 
 def error_messages(exc: BaseException) -> list[gr.ChatMessage]:
     """A toast plus an error block in the chat, for a turn that failed before any answer."""
     message = describe_error(exc)
-    gr.Warning(message)
+    gr.Warning(html_text(message))  # toasts render HTML: the message must read as plain text
     return [error_block(message)]

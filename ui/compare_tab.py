@@ -22,12 +22,12 @@ from .arena import (
     record_vote,
 )
 from .compare import MAX_TARGETS, MIN_TARGETS, Column, Job, Target, compare
-from .context import AppContext
+from .context import AppContext, gradio_error
 from .frames import frames
+from .inert import markdown_code, markdown_text
 from .parameters import sampling_controls
 from .pickers import ModelPicker
 from .render import error_block, turn_messages
-from .service import describe_error
 
 WAITING = gr.ChatMessage(role="assistant", content="",
                          metadata={"title": "Waiting for the first token…", "status": "pending"})
@@ -69,7 +69,7 @@ def column_messages(column: Column, *, anonymous: bool = False) -> list[gr.ChatM
 def column_stats(column: Column) -> str:
     """"0.21 s to first token · 1.4 s total · 35 tok/s", or the column's error."""
     if column.error and not (column.turn and column.turn.reply.text):
-        return f"⚠️ {column.error}"
+        return f"⚠️ {markdown_text(column.error)}"
     stats = column.as_dict()
     parts = []
     if stats["time_to_first_token"] is not None:
@@ -79,7 +79,7 @@ def column_stats(column: Column) -> str:
     if stats["tokens_per_second"] is not None:
         parts.append(f"{stats['tokens_per_second']:.0f} tok/s")
     text = " · ".join(parts) or "Waiting for the first token…"
-    return f"{text} · ⚠️ {column.error}" if column.error else text
+    return f"{text} · ⚠️ {markdown_text(column.error)}" if column.error else text
 
 
 def _conversation(ctx: AppContext, history: list | None, prompt: str) -> list[Message]:
@@ -97,7 +97,7 @@ def _start(ctx: AppContext, prompt: str) -> tuple[dict, str, dict, dict]:
     try:
         ctx.playground.check_prompt(prompt)
     except PlaygroundError as exc:
-        raise gr.Error(describe_error(exc), print_exception=False) from exc
+        raise gradio_error(exc) from exc
     return gr.update(value=""), prompt, gr.update(visible=False), gr.update(visible=True)
 
 
@@ -147,7 +147,7 @@ def _build_side_by_side(ctx: AppContext) -> None:
             jobs = [Job(Target(values[s.picker.provider] or "", values[s.picker.model] or ""),
                         _conversation(ctx, h, prompt)) for s, h in zip(active, histories)]
         except PlaygroundError as exc:
-            raise gr.Error(describe_error(exc), print_exception=False) from exc
+            raise gradio_error(exc) from exc
         stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), **params)
         async for columns in frames(stream, ctx.pacer):
             update: dict = {}
@@ -217,7 +217,7 @@ def _build_arena(ctx: AppContext) -> None:
             try:
                 a, b = pick_pair(arena_pool(ctx.registry, visitor))
             except PlaygroundError as exc:
-                raise gr.Error(describe_error(exc), print_exception=False) from exc
+                raise gradio_error(exc) from exc
             state = {"a": a.as_dict(), "b": b.as_dict(), "voted": False, "errors": {}}
             hist_a, hist_b = [], []
         contenders = [Contender(**state["a"]), Contender(**state["b"])]
@@ -226,7 +226,7 @@ def _build_arena(ctx: AppContext) -> None:
             jobs = [Job(Target(c.provider, c.model), _conversation(ctx, h, prompt))
                     for c, h in zip(contenders, histories)]
         except PlaygroundError as exc:
-            raise gr.Error(describe_error(exc), print_exception=False) from exc
+            raise gradio_error(exc) from exc
         shown = [list(h) + [{"role": "user", "content": prompt}] for h in histories]
         no_votes = [gr.update(interactive=False)] * len(votes)
         yield shown + [state, ""] + no_votes
@@ -270,7 +270,8 @@ def _build_arena(ctx: AppContext) -> None:
 def _reveal(registry: Registry, a: Contender, b: Contender, outcome: str, errors: dict[str, str]) -> str:
     lines = [f"**Model A** was {_name(registry, a)}; **Model B** was {_name(registry, b)}. "
              f"Your vote: **{VOTES[outcome]}**. Send a new prompt to start the next battle."]
-    lines += [f"⚠️ Model {side.upper()}: {message}" for side, message in sorted(errors.items())]
+    lines += [f"⚠️ Model {side.upper()}: {markdown_text(message)}"
+              for side, message in sorted(errors.items())]
     return "\n\n".join(lines)
 
 
@@ -279,4 +280,4 @@ def _name(registry: Registry, contender: Contender) -> str:
         label = registry.get(contender.provider).label
     except PlaygroundError:
         label = contender.provider
-    return f"{label} · `{contender.model}`"
+    return f"{label} · {markdown_code(contender.model)}"

@@ -13,6 +13,7 @@ from providers.messages import HistoryReader
 
 from .config import AppSettings
 from .frames import FramePacer
+from .inert import html_text
 from .service import Playground, describe_error
 
 logger = logging.getLogger(__name__)
@@ -68,4 +69,4 @@ def gradio_error(exc: BaseException) -> gr.Error:
     """The toast / AppError for a failure, with the same message the UI shows."""
     if not isinstance(exc, PlaygroundError):
         logger.exception("Unexpected failure", exc_info=exc)
-    return gr.Error(describe_error(exc), print_exception=False)
+    return gr.Error(html_text(describe_error(exc)), print_exception=False)  # toasts render HTML

@@ -7,6 +7,7 @@ import gradio as gr
 from providers import Capability, PlaygroundError
 
 from .context import AppContext, gradio_error
+from .inert import markdown_text
 from .pickers import ModelPicker
 from .render import save_image_bytes
 
@@ -96,8 +97,8 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
                                     s, g, -1 if random_seed else sd)
         label = ctx.registry.get(info["provider"]).label if info["provider"] else ""
         text = image_caption(info, label)
-        shown = [(path, text), *shown][:MAX_GALLERY]
-        return path, text, shown, shown, info["seed"]
+        shown = [(path, text), *shown][:MAX_GALLERY]  # gallery captions are shown as plain text
+        return path, markdown_text(text), shown, shown, info["seed"]
 
     def on_reuse(seed_used: int | None):
         if seed_used is None:

@@ -11,6 +11,7 @@ from gradio.utils import get_upload_folder
 
 from providers import ImageOutput
 
+from .inert import markdown_link, markdown_text, neutralise_continuation, neutralise_markdown
 from .service import Turn
 
 _SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
@@ -41,37 +42,47 @@ def caption(turn: Turn) -> str:
 
 
 def error_block(message: str) -> gr.ChatMessage:
-    """A display-only error notice: the message is the title, so it shows even when collapsed."""
-    return gr.ChatMessage(role="assistant", content="", metadata={"title": f"⚠️ {message}"})
+    """A display-only error notice: the message is the title, so it shows even when collapsed.
+
+    The message is shown as plain text (titles render Markdown and HTML).
+    """
+    return gr.ChatMessage(role="assistant", content="", metadata={"title": f"⚠️ {markdown_text(message)}"})
 
 
-def turn_messages(turn: Turn, *, done: bool = False, error: str | None = None) -> list[gr.ChatMessage]:
+def turn_messages(turn: Turn, *, done: bool = False, error: str | None = None,
+                  continues: str | None = None) -> list[gr.ChatMessage]:
     """The assistant messages for one turn: thinking, answer, images, sources, caption, error.
 
     Everything except the answer text and images carries a metadata title, which
     marks it display-only (it is not sent back to providers on later turns).
+    Everything from the provider is made inert here (see `ui.inert`). `continues`
+    is the (already neutral) answer this turn's text will be appended to, if any.
     """
     reply = turn.reply
     out: list[gr.ChatMessage] = []
     if reply.reasoning:
         out.append(gr.ChatMessage(
-            role="assistant", content=reply.reasoning,
+            role="assistant", content=neutralise_markdown(reply.reasoning),
             metadata={"title": "Thinking", "status": "done" if (reply.text or done) else "pending"},
         ))
     if reply.text:
-        out.append(gr.ChatMessage(role="assistant", content=reply.text))
+        text = (neutralise_markdown(reply.text) if continues is None
+                else neutralise_continuation(continues, reply.text))
+        out.append(gr.ChatMessage(role="assistant", content=text))
     elif reply.status and not done:
         out.append(gr.ChatMessage(role="assistant", content="",
-                                  metadata={"title": reply.status, "status": "pending"}))
+                                  metadata={"title": markdown_text(reply.status), "status": "pending"}))
     for image in reply.images:
         out.append(gr.ChatMessage(role="assistant", content=gr.Image(_image_path(image))))
     if reply.sources:
-        links = "\n".join(f"{i}. [{s.title or s.url}]({s.url})" for i, s in enumerate(reply.sources, 1))
+        links = "\n".join(f"{i}. {markdown_link(s.title or s.url, s.url)}"
+                          for i, s in enumerate(reply.sources, 1))
         out.append(gr.ChatMessage(role="assistant", content=links, metadata={"title": "Sources"}))
     if error:
         out.append(error_block(error))
     if done:
-        out.append(gr.ChatMessage(role="assistant", content="", metadata={"title": caption(turn)}))
+        out.append(gr.ChatMessage(role="assistant", content="",
+                                  metadata={"title": markdown_text(caption(turn))}))
     if not out:
         out.append(gr.ChatMessage(role="assistant", content="", metadata={"title": "Waiting for the first token…", "status": "pending"}))
     return out
