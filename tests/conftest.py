@@ -10,6 +10,8 @@ os.environ.update({
     "GRADIO_TEMP_DIR": os.path.join(_TMP, "gradio"),
     "ARENA_VOTES_PATH": os.path.join(_TMP, "arena_votes.jsonl"),  # never the repo's data/
     "GRADIO_ANALYTICS_ENABLED": "False",
+    # Tests make many quick calls from one session; the fair-use tests set their own limits.
+    "PLAYGROUND_VISITOR_PER_MINUTE": "0",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_HUB_OFFLINE": "0",
     "NO_PROXY": "127.0.0.1,localhost",

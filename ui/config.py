@@ -29,6 +29,13 @@ class AppSettings:
     browser_secret: str = ""
     #: Offer "Sign in with Hugging Face" (OAuth): only on a Space, where the login routes exist.
     oauth: bool = False
+    #: Fair use per visitor (0 = unlimited): provider calls running at once, and started per minute.
+    visitor_max_streams: int = 4
+    visitor_per_minute: int = 30
+    #: Bounds on one whole chat request.
+    max_messages: int = 200
+    max_request_chars: int = 400_000
+    max_request_images: int = 16
 
     @classmethod
     def from_env(cls) -> AppSettings:
@@ -47,6 +54,11 @@ class AppSettings:
             title=env_str("PLAYGROUND_TITLE", "AI Model Playground"),
             browser_secret=env_str("PLAYGROUND_BROWSER_SECRET") or default_browser_secret(),
             oauth=is_public_space(),
+            visitor_max_streams=env_int("PLAYGROUND_VISITOR_MAX_STREAMS", 4, minimum=0),
+            visitor_per_minute=env_int("PLAYGROUND_VISITOR_PER_MINUTE", 30, minimum=0),
+            max_messages=env_int("PLAYGROUND_MAX_MESSAGES", 200, minimum=2),
+            max_request_chars=env_int("PLAYGROUND_MAX_REQUEST_CHARS", 400_000, minimum=100),
+            max_request_images=env_int("PLAYGROUND_MAX_REQUEST_IMAGES", 16, minimum=1),
         )
 
 

@@ -13,8 +13,10 @@ from providers.messages import HistoryReader
 
 from .config import AppSettings
 from .frames import FramePacer
+from .identity import visitor_key
 from .inert import html_text
-from .service import Playground, describe_error
+from .limits import FairUse
+from .service import Playground, RequestLimits, describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,10 @@ class AppContext:
     def __init__(self, registry: Registry, settings: AppSettings) -> None:
         self.registry = registry
         self.settings = settings
-        self.playground = Playground(registry, max_prompt_chars=settings.max_prompt_chars)
+        self.playground = Playground(
+            registry, max_prompt_chars=settings.max_prompt_chars,
+            limits=RequestLimits(settings.max_messages, settings.max_request_chars, settings.max_request_images),
+            fair_use=FairUse(settings.visitor_max_streams, settings.visitor_per_minute))
         self.visitors = VisitorStore()
         self.pacer = FramePacer(settings.frame_interval, max_interval=settings.frame_interval_max)
 
@@ -44,6 +49,7 @@ class AppContext:
         visitor = self.visitors.get(session_id)
         headers = getattr(request, "headers", None) or {}
         visitor.ip_token = headers.get(IP_TOKEN_HEADER) or None
+        visitor.limit_key = visitor_key(request, session_id)
         header_token = (headers.get(HF_TOKEN_HEADER) or "").strip() or None
         header_cookie = (headers.get(HUGGINGCHAT_COOKIE_HEADER) or "").strip() or None
         # The newest header wins: an API caller may change its credential within one session.

@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from providers import (
@@ -22,6 +23,7 @@ from providers import (
     InputError,
     Message,
     PlaygroundError,
+    Provider,
     ProviderError,
     Registry,
     Reply,
@@ -30,6 +32,8 @@ from providers import (
 )
 from providers.errors import ProtocolError
 from providers.streams import aclose_quietly
+
+from .limits import FairUse
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +107,42 @@ def sampling_params(temperature: float | None, max_tokens: float | None, top_p: 
     }
 
 
+@dataclass(frozen=True)
+class RequestLimits:
+    """Bounds on one whole chat request (the last message alone is bounded by `max_prompt_chars`)."""
+
+    max_messages: int = 200
+    max_request_chars: int = 400_000
+    max_images: int = 16
+
+
 class Playground:
     """Entry points for chat and image generation over a registry."""
 
-    def __init__(self, registry: Registry, *, max_prompt_chars: int = 100_000) -> None:
+    def __init__(self, registry: Registry, *, max_prompt_chars: int = 100_000,
+                 limits: RequestLimits | None = None, fair_use: FairUse | None = None) -> None:
         self.registry = registry
         self.max_prompt_chars = max_prompt_chars
+        self.limits = limits if limits is not None else RequestLimits()
+        self.fair_use = fair_use if fair_use is not None else FairUse(max_streams=0, per_minute=0)
+
+    def check_request(self, messages: list[Message], system_prompt: str) -> None:
+        """The whole request within bounds: system prompt, number of messages, total text, images."""
+        limits = self.limits
+        if len(system_prompt) > self.max_prompt_chars:
+            raise InputError(f"The system prompt is {len(system_prompt):,} characters; "
+                             f"the limit is {self.max_prompt_chars:,}.")
+        if len(messages) > limits.max_messages:
+            raise InputError(f"The conversation has {len(messages):,} messages; the limit is "
+                             f"{limits.max_messages:,}. Start a new conversation.")
+        total = len(system_prompt) + sum(len(m.text) for m in messages)
+        if total > limits.max_request_chars:
+            raise InputError(f"The conversation is {total:,} characters; the limit is "
+                             f"{limits.max_request_chars:,}. Start a new conversation.")
+        images = sum(len(m.images) for m in messages)
+        if images > limits.max_images:
+            raise InputError(f"The conversation holds {images} images; the limit is {limits.max_images}. "
+                             "Start a new conversation.")
 
     # -- validation --------------------------------------------------------------
     def check_prompt(self, text: str | None, *, what: str = "message") -> str:
@@ -169,6 +203,7 @@ class Playground:
             self.check_prompt(last.text)
         if capability is Capability.VISION and not any(m.images for m in messages):
             raise InputError("Add an image to ask the vision model about.")
+        self.check_request(messages, system_prompt or "")
         provider, resolved = await self.resolve(provider_id, model, capability)
         if continue_last and not provider.supports_continue:
             raise InputError(f"{provider.label} cannot continue an answer; ask it to go on instead.")
@@ -181,7 +216,13 @@ class Playground:
             continue_last=continue_last,
             capability=capability,
         )
-        turn = Turn(provider_id=provider.id, provider=provider.label, model=resolved)
+        with self.fair_use.admit(visitor.limit_key or visitor.session_id):
+            async with aclosing(self._stream(provider, request, visitor)) as turns:  # Stop closes it at once
+                async for turn in turns:
+                    yield turn
+
+    async def _stream(self, provider: Provider, request: ChatRequest, visitor: Visitor) -> AsyncIterator[Turn]:
+        turn = Turn(provider_id=provider.id, provider=provider.label, model=request.model)
         stream = provider.chat(request, visitor)
         try:
             async for event in stream:
@@ -237,7 +278,8 @@ class Playground:
         )
         started = time.perf_counter()
         try:
-            result = await provider.generate_image(request, visitor)
+            with self.fair_use.admit(visitor.limit_key or visitor.session_id):
+                result = await provider.generate_image(request, visitor)
         except PlaygroundError:
             raise
         except Exception as exc:
