@@ -2,39 +2,31 @@
 
 Both expose `/infer(prompt, seed, randomize_seed, width, height, [guidance_scale,]
 num_inference_steps) -> (image, seed)`. The Spaces keep no session state, so one
-shared Client serves every visitor, each call carrying its visitor's headers.
+shared Client serves every visitor, each call carrying its visitor's headers. The image
+is fetched from the Space by `Space.read_file` (never read from a path in the answer).
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
+import math
 from typing import Any, ClassVar
 
 from PIL import Image, UnidentifiedImageError
 
 from .base import Capability, ImageRequest, ImageResult, Provider
-from .errors import ProtocolError
 from .session import Visitor
-from .spaces import Space, api_changed, read_and_remove
+from .spaces import Space, api_changed
 
 ENDPOINT = "/infer"
 
 
-def _image_bytes(value: Any) -> bytes:
-    """Bytes of the returned image (a downloaded file path or a file dict)."""
-    path = value.get("path") if isinstance(value, dict) else value
-    if not isinstance(path, str) or not path:
-        raise ValueError("no image in the Space's answer")
-    return read_and_remove(path)
-
-
-def _inspect(data: bytes) -> tuple[str, int, int]:
-    """MIME type and size of encoded image bytes."""
+def _inspect(data: bytes) -> tuple[bytes, str, int, int]:
+    """The image's bytes, MIME type and size."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            return Image.MIME.get(image.format or "", "image/png"), image.width, image.height
-    except (UnidentifiedImageError, OSError) as exc:
+            return data, Image.MIME.get(image.format or "", "image/png"), image.width, image.height
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError("the file is not an image") from exc
 
 
@@ -49,7 +41,7 @@ class FluxSpaceProvider(Provider):
     note = "A ZeroGPU Space: visitors use their own quota; sign in for more."
 
     def __init__(self) -> None:
-        self.space = Space(self.label, self.setting, self.default_space, per_visitor=False, download_files=True)
+        self.space = Space(self.label, self.setting, self.default_space, per_visitor=False)
 
     async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
         deadline = self.space.deadline()
@@ -73,12 +65,10 @@ class FluxSpaceProvider(Provider):
                                               kwargs=arguments):
             result = output
         image, seed = (result if isinstance(result, tuple) else (result, None))[:2]
-        try:
-            data = await asyncio.to_thread(_image_bytes, image)
-            mime, width, height = _inspect(data)
-        except (OSError, ValueError) as exc:
-            raise ProtocolError(self.label, f"the Space returned no readable image ({exc})") from exc
-        used_seed = int(seed) if isinstance(seed, (int, float)) else (request.seed if request.seed >= 0 else None)
+        data, mime, width, height = await self.space.read_file(session, image, deadline=deadline, kind="image",
+                                                               decode=_inspect)
+        given = isinstance(seed, (int, float)) and math.isfinite(seed)
+        used_seed = int(seed) if given else (request.seed if request.seed >= 0 else None)
         return ImageResult(data, request.model, used_seed, width, height, mime=mime)
 
 

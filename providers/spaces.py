@@ -8,6 +8,10 @@ per-call headers (`x-ip-token`, the visitor's HF token), yields its partial
 outputs without blocking the loop, cancels it on Stop or when `SPACES_TIMEOUT`
 runs out, and turns `gradio_client` failures into typed errors.
 `gradio_client` has no async API, so every blocking call runs in a worker thread.
+
+Files a Space returns are fetched from that Space, into memory, by `Space.read_file`: the
+Clients never download (`download_files=False`), so an answer only ever names files on the
+Space's own server and no local path in it is read, trusted or deleted (see `read_file`).
 """
 
 from __future__ import annotations
@@ -23,16 +27,17 @@ import os
 import re
 import tempfile
 import threading
+import time
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError, AuthenticationError
-from gradio_client.utils import QueueError, TooManyRequestsError
+from gradio_client.utils import QueueError, TooManyRequestsError, encode_file_path, is_file_obj
 
 from .config import env_float, env_str
 from .errors import (
@@ -48,6 +53,7 @@ from .media import PreparedImage
 from .session import Visitor
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 180.0
 _POLL_SECONDS = 0.05
@@ -236,18 +242,61 @@ def resend_files(value: Any, local: Sequence[str]) -> Any:
     return None if result is missing else result
 
 
-def download_dir() -> str:
-    return os.path.join(tempfile.gettempdir(), "playground-space-files")
+#: Largest file a Space may send back (counted after decompression); more is a protocol error.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: Seconds before each new fetch of a file that came empty, cut off or undecodable (see `Space.read_file`).
+REFETCH_PAUSES = (0.25, 0.5)
 
 
-def read_and_remove(path: str) -> bytes:
-    """Bytes of a file gradio_client downloaded, then the file is deleted."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    finally:
-        with contextlib.suppress(OSError):
-            os.remove(path)
+class _TooLarge(Exception):
+    pass
+
+
+class _Elsewhere(Exception):
+    pass
+
+
+def returned_file(value: Any) -> dict | None:
+    """The file an output names, or None: only a FileData dict (a path on the Space's own server).
+
+    A plain string is never taken for a file, whatever it names: with `download_files=False`
+    gradio_client leaves every file on the Space, so no output is a path on this machine.
+    """
+    if not is_file_obj(value) or not value["path"] or value.get("is_stream"):
+        return None
+    return value
+
+
+def _fetch(client: Client, file: dict, seconds: float) -> bytes:
+    """The file's bytes, asked of the Space as gradio_client's own download asks for them.
+
+    Same URL (`<api root>file=<path>`, never a URL from the answer), the Client's own headers,
+    cookies and TLS settings (not the visitor's per-call credentials). Unlike gradio_client:
+    into memory, at most MAX_FILE_BYTES, within `seconds`, and redirects only within the Space's
+    own origin (a hostile Space cannot point this server at another address).
+    """
+    origin = httpx.URL(client.src_prefixed)
+
+    def same_origin(request: httpx.Request) -> None:
+        if (request.url.scheme, request.url.host, request.url.port) != (origin.scheme, origin.host, origin.port):
+            raise _Elsewhere
+
+    url = client.src_prefixed + "file=" + encode_file_path(file["path"])
+    ends = time.monotonic() + seconds
+    chunks, size = [], 0
+    options = {**client.httpx_kwargs, "headers": client.headers, "cookies": client.cookies,
+               "verify": client.ssl_verify, "follow_redirects": True, "timeout": seconds,
+               "event_hooks": {"request": [same_origin]}}
+    with httpx.Client(**options) as http, http.stream("GET", url) as response:
+        response.raise_for_status()
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_FILE_BYTES:
+                raise _TooLarge
+            if time.monotonic() > ends:
+                raise TimeoutError
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 # -- clients -----------------------------------------------------------------------------
@@ -275,13 +324,11 @@ class Space:
     call carries its visitor's headers.
     """
 
-    def __init__(self, label: str, setting: str, default: str, *, per_visitor: bool,
-                 download_files: bool = False) -> None:
+    def __init__(self, label: str, setting: str, default: str, *, per_visitor: bool) -> None:
         self.label = label
         self.setting = setting
         self.default = default
         self.per_visitor = per_visitor
-        self.download_files = download_files
         self.state_key = f"space:{setting}"
         self._shared: dict[str, SpaceSession] = {}
         self._build_lock = threading.Lock()
@@ -295,7 +342,10 @@ class Space:
             source,
             token=False,  # never the host's saved token: visitors' tokens go per call
             verbose=False,
-            download_files=download_dir() if self.download_files else False,
+            # Never download: gradio_client saves to one folder per Client, at <folder>/<sha256 of the
+            # content>/<name>, so visitors with identical results would share (and delete) one file,
+            # and an answer would then hold local paths. `read_file` fetches what an adapter needs.
+            download_files=False,
             analytics_enabled=False,
         )
         logger.info("Connected to Space %s", source)
@@ -399,6 +449,64 @@ class Space:
         finally:
             if not job.done():
                 _cancel_in_background(job)
+
+    async def read_file(self, session: SpaceSession, value: Any, *, deadline: float, kind: str = "file",
+                        decode: Callable[[bytes], T] | None = None) -> T | bytes:
+        """A file the Space returned (`value` from `stream`), fetched from that Space into memory.
+
+        Nothing is written, read or deleted on this machine, so no answer can name a local file and
+        visitors with identical results cannot disturb each other. Anything but a file on the Space
+        (a plain path string above all) is a protocol error "the Space returned no readable <kind>",
+        which never quotes what the Space sent. `decode` (run in a worker thread) turns the bytes
+        into what the adapter needs, raising ValueError when they are not a whole <kind>.
+
+        An empty, cut-off or undecodable file is fetched again after REFETCH_PAUSES: Gradio writes
+        its cache file in place, at a path named by the content, so while another caller's identical
+        result is being written the Space can serve it empty or short.
+        """
+        no_file = f"the Space returned no readable {kind}"
+        file = returned_file(value)
+        if file is None:
+            raise ProtocolError(self.label, no_file)
+        problem = ""
+        for pause in (0, *REFETCH_PAUSES):
+            await asyncio.sleep(pause)
+            try:
+                data = await self._fetch(session, file, deadline, no_file)
+                if not data:
+                    raise ValueError("the file is empty")
+                return await asyncio.to_thread(decode, data) if decode else data
+            except ValueError as exc:
+                problem = str(exc)
+            except httpx.RemoteProtocolError:
+                problem = "the Space broke off sending it"
+        raise ProtocolError(self.label, f"{no_file} ({problem})")
+
+    async def _fetch(self, session: SpaceSession, file: dict, deadline: float, no_file: str) -> bytes:
+        """One fetch; failures become typed errors except a cut-off transfer (httpx.RemoteProtocolError)."""
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            return await asyncio.wait_for(asyncio.to_thread(_fetch, session.client, file, remaining), remaining)
+        except (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException):
+            raise UnavailableError(self.label, f"the Space did not finish within {spaces_timeout():g} s",
+                                   hint="It may be overloaded or stuck; try again later") from None
+        except _Elsewhere:
+            raise ProtocolError(self.label, f"{no_file} (it redirected to another site)") from None
+        except _TooLarge:
+            raise ProtocolError(self.label, f"{no_file} (larger than {MAX_FILE_BYTES / 2**20:g} MB)") from None
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            if status < 500:  # it will not serve the very file it named: the Space's fault, not the visitor's
+                raise ProtocolError(self.label, f"{no_file} (it answered HTTP {status} for the file)") from None
+            raise space_error(self.label, exc, session.source) from None
+        except httpx.RemoteProtocolError:
+            raise
+        except (httpx.TransportError, ConnectionError) as exc:
+            raise space_error(self.label, exc, session.source) from None
+        except httpx.HTTPError as exc:  # e.g. endless redirects, undecodable content
+            raise ProtocolError(self.label, f"{no_file} ({type(exc).__name__})") from None
 
     def _failure(self, exc: Exception, session: SpaceSession, visitor: Visitor) -> ProviderError:
         if isinstance(exc, (httpx.TransportError, ConnectionError)):
