@@ -1,20 +1,37 @@
-"""Image intake: validate, orient, convert and shrink images before they go to a provider."""
+"""Image intake: validate, orient, convert and shrink images before they go to a provider.
+
+Also the one check for images a provider returns (`returned_image`), and the bounded pool
+all image work runs in (`run_image_work`): decoding, resizing and encoding are CPU-heavy,
+so async callers never do them on the event loop. The pool has `IMAGE_WORKERS` threads
+per process (default 2) and each call (a whole message's images, or one returned image)
+is one job, so one visitor's big batch holds at most one worker while others queue
+behind it in order, and no image work takes threads from the loop's default executor.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
+import functools
 import io
 import logging
 import os
+import threading
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple, TypeVar
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .config import env_int
-from .errors import InputError
+from .errors import InputError, ProtocolError
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -156,3 +173,120 @@ def prepare_images(sources: list, limits: ImageLimits | None = None) -> list[Pre
             f"{len(sources)} images in one message; the limit is {limits.max_per_message}."
         )
     return [prepare_image(source, limits) for source in sources]
+
+
+async def prepare_images_async(sources: list, limits: ImageLimits | None = None) -> list[PreparedImage]:
+    """`prepare_images` in the image pool: what async handlers call."""
+    return await run_image_work(prepare_images, sources, limits)
+
+
+# -- the image pool ------------------------------------------------------------------------------
+#: Default number of image worker threads per process (IMAGE_WORKERS).
+DEFAULT_IMAGE_WORKERS = 2
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def image_workers() -> int:
+    """Threads in the image pool (IMAGE_WORKERS, read when the pool is first used)."""
+    return env_int("IMAGE_WORKERS", DEFAULT_IMAGE_WORKERS, minimum=1)
+
+
+def _image_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=image_workers(), thread_name_prefix="image-work")
+        return _pool
+
+
+async def run_image_work(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    """Run blocking image work in the bounded image pool (like `asyncio.to_thread`, context included).
+
+    Jobs beyond the pool's size wait in order; a job whose caller is cancelled before it
+    starts never runs.
+    """
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await loop.run_in_executor(_image_pool(), call)
+
+
+# -- images providers return ---------------------------------------------------------------------
+_PNG_MODES = {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}
+_SHOWABLE = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+
+
+class ReturnedImage(NamedTuple):
+    """A checked image from a provider: bytes a browser shows, their MIME type and size."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+
+def _over_the_limit(width: int, height: int, limits: ImageLimits) -> str | None:
+    if width * height > limits.max_pixels:
+        return f"the service returned a {width}×{height} image, over the {limits.max_pixels:,}-pixel limit"
+    return None
+
+
+def check_returned_image(source: bytes | Image.Image, provider: str,
+                         limits: ImageLimits | None = None) -> ReturnedImage:
+    """Check an image a provider returned; blocking (call it in a worker, see `returned_image`).
+
+    The size is read from the header and checked against IMAGE_MAX_PIXELS (and the bytes
+    against IMAGE_MAX_FILE_BYTES) before anything is decoded: over them, a ProtocolError
+    naming `provider` ("the service returned a 9000×9000 image, over the 50,000,000-pixel
+    limit"). Then the image is decoded once, so a cut-off or corrupt file is found here:
+    a ValueError (callers refetch, or report it). Bytes in a format browsers show are kept
+    as they are; a PIL image (huggingface_hub's answer) and other formats become PNG.
+    """
+    limits = limits or ImageLimits.from_env()
+    if isinstance(source, Image.Image):
+        return _checked_pil(source, provider, limits)
+    data = bytes(source)
+    if not data:
+        raise ValueError("the file is empty")
+    if len(data) > limits.max_file_bytes:
+        raise ProtocolError(provider, f"the service returned a {len(data) / 1e6:.3g} MB image, over the "
+                                      f"{limits.max_file_bytes / 1e6:.3g} MB limit")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if problem := _over_the_limit(width, height, limits):
+                    raise ProtocolError(provider, problem)
+                image.load()
+                mime = _SHOWABLE.get(image.format or "")
+                if mime is None:
+                    return _checked_pil(image, provider, limits)
+    except Image.DecompressionBombError as exc:
+        raise ProtocolError(provider, f"the service returned an image over the {limits.max_pixels:,}-pixel "
+                                      "limit") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValueError("the file is not a whole image") from exc
+    return ReturnedImage(data, mime, width, height)
+
+
+def _checked_pil(image: Image.Image, provider: str, limits: ImageLimits) -> ReturnedImage:
+    width, height = image.size  # from the header: nothing decoded yet
+    if problem := _over_the_limit(width, height, limits):
+        raise ProtocolError(provider, problem)
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if image.mode not in _PNG_MODES:  # e.g. CMYK or YCbCr
+                image = image.convert("RGBA" if "A" in image.mode else "RGB")
+            image.save(buffer, format="PNG")
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ValueError("the image could not be decoded") from exc
+    return ReturnedImage(buffer.getvalue(), "image/png", width, height)
+
+
+async def returned_image(source: bytes | Image.Image, provider: str,
+                         limits: ImageLimits | None = None) -> ReturnedImage:
+    """`check_returned_image` in the image pool: what adapters call for every image they are given."""
+    return await run_image_work(check_returned_image, source, provider, limits)

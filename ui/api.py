@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from providers import Capability, InputError, Message, PlaygroundError
-from providers.media import prepare_images
+from providers.media import prepare_images, run_image_work
 from providers.messages import append_turn
 
 from .context import AppContext, gradio_error
@@ -26,6 +26,16 @@ def _messages_from(raw: Any, ctx: AppContext) -> list[Message]:
     if not isinstance(raw, list):
         raise InputError("'messages' must be a list of {\"role\", \"content\"} objects.")
     return ctx.history_reader().read(raw)
+
+
+def _names_files(raw: Any) -> bool:
+    """Whether a raw history names any file or image (so reading it decodes images)."""
+    if isinstance(raw, dict):
+        return any(key in raw for key in ("path", "url", "file", "image_url")) or any(
+            _names_files(v) for v in raw.values() if isinstance(v, (dict, list)))
+    if isinstance(raw, list):
+        return any(_names_files(item) for item in raw)
+    return False
 
 
 def build_api(ctx: AppContext) -> None:
@@ -82,7 +92,10 @@ def build_api(ctx: AppContext) -> None:
                    max_tokens: int, top_p: float, request: gr.Request):
         """Stream the cumulative reply to a conversation; the final value is the whole reply."""
         try:
-            turns = _messages_from(messages, ctx)
+            if _names_files(messages):  # images (uploaded or data URLs) are decoded: in the image pool
+                turns = await run_image_work(_messages_from, messages, ctx)
+            else:
+                turns = _messages_from(messages, ctx)
         except PlaygroundError as exc:
             raise gradio_error(exc) from exc
         async for text in stream_reply(turns, provider, model, request, Capability.TEXT,
@@ -93,10 +106,13 @@ def build_api(ctx: AppContext) -> None:
     async def vision(prompt: str, images: list | None, history: list, provider: str, model: str,
                      temperature: float, max_tokens: int, request: gr.Request):
         """Stream the cumulative reply about the given images (and earlier turns)."""
-        try:
+        def read_turns() -> list[Message]:  # decodes and re-encodes images: in the image pool
             turns = _messages_from(history, ctx)
             prepared = prepare_images(list(images or []))
-            append_turn(turns, Message(role="user", text=prompt or "", images=prepared))
+            return append_turn(turns, Message(role="user", text=prompt or "", images=prepared))
+
+        try:
+            turns = await run_image_work(read_turns)
         except PlaygroundError as exc:
             raise gradio_error(exc) from exc
         async for text in stream_reply(turns, provider, model, request, Capability.VISION,

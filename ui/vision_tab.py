@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from providers import Capability, InputError, Message
-from providers.media import prepare_images
+from providers.media import prepare_images, run_image_work
 from providers.messages import append_turn
 
 from .chat_flow import error_messages, stream_turn_messages
@@ -29,13 +29,17 @@ def build_vision_tab(ctx: AppContext) -> ModelPicker:
                       temp: float, max_new: float, request: gr.Request):
         text = (message or {}).get("text") or ""
         files = (message or {}).get("files") or []
-        try:
+
+        def read_messages() -> list[Message]:  # decodes and re-encodes images: in the image pool
             messages = ctx.history_reader().read(history)
             images = prepare_images([f if isinstance(f, str) else f.get("path") for f in files])
+            return append_turn(messages, Message(role="user", text=text, images=images))
+
+        try:
+            messages = await run_image_work(read_messages)
         except InputError as exc:
             yield error_messages(exc)
             return
-        append_turn(messages, Message(role="user", text=text, images=images))
         async for frame in stream_turn_messages(
             ctx, messages, provider_id=provider_id, model=model, request=request,
             capability=Capability.VISION, temperature=temp, max_tokens=int(max_new),
