@@ -8,6 +8,8 @@
 - `changed_space`: endpoints that no longer fit either shape.
 - `flux_space(dev=...)`: `/infer` with `gr.Progress`, returning (image, seed).
 - `busy_space`: a FLUX-shaped Space whose queue is always full.
+- `hostile_space`: a FLUX-shaped Space whose `/infer` answers with whatever the test
+  scripted for the prompt (e.g. a path on the caller's machine), not with an image.
 
 Scripted failures, by message text or prompt: "quota" raises the ZeroGPU quota
 `gr.Error`; "late-quota" streams a little first; "hang" never finishes (and notes
@@ -18,6 +20,7 @@ Every call is recorded in a `SpaceLog` with its session and headers.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from dataclasses import dataclass, field
 
@@ -209,4 +212,29 @@ def busy_space(log: SpaceLog) -> gr.Blocks:
     """A FLUX-shaped Space whose queue never has room."""
     demo = flux_space(log, dev=False)
     demo.queue(max_size=0)
+    return demo
+
+
+def hostile_space(log: SpaceLog, answers: dict[str, object]) -> gr.Blocks:
+    """FLUX's `/infer` signature, but the "image" is `answers[prompt]`, passed through untouched.
+
+    The output is a `gr.JSON`, which sends a string as a plain string and a dict as that
+    dict, so a test can answer with a path on the caller's machine, bare or dressed up as a
+    FileData (`{"path": ..., "meta": {"_type": "gradio.FileData"}}`).
+    """
+
+    def infer(prompt, seed=0, randomize_seed=True, width=1024, height=1024, num_inference_steps=4,
+              request: gr.Request = None):
+        log.record("/infer", request, prompt=prompt)
+        answer = answers.get(prompt)
+        return (json.dumps(answer) if isinstance(answer, str) else answer), int(seed)
+
+    with gr.Blocks() as demo:
+        inputs = [gr.Text(label="Prompt"), gr.Slider(0, 2**31 - 1, value=0, step=1, label="Seed"),
+                  gr.Checkbox(True, label="Randomize seed"),
+                  gr.Slider(256, 2048, value=1024, step=32, label="Width"),
+                  gr.Slider(256, 2048, value=1024, step=32, label="Height"),
+                  gr.Slider(1, 50, value=4, step=1, label="Number of inference steps")]
+        gr.Button().click(infer, inputs, [gr.JSON(label="Result"), gr.Number(label="Seed")], api_name="infer")
+    demo.queue(default_concurrency_limit=8)
     return demo
