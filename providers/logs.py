@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterable
+from itertools import groupby
+from operator import itemgetter
 
 from .config import env_str
 
@@ -15,29 +19,194 @@ _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[^\s'\",]+"),
     re.compile(r"(?i)((?:authorization|cookie|set-cookie|x-ip-token|api[_-]?key|token|hf-chat)[\"']?\s*[:=]\s*[\"']?)[^\s'\",;}]+"),
 ]
-_known_secrets: OrderedDict[str, None] = OrderedDict()
-_secrets_lock = threading.Lock()
-_MAX_KNOWN_SECRETS = 10_000
+
+MAX_SECRETS = 1024
+"""How many registered secrets are kept: the most recently registered (or used) ones; older ones
+are forgotten. Bounds the memory and the size of the pattern that finds them."""
+
+MIN_SECRET_CHARS = 16
+"""Shorter values are never registered, so a visitor cannot make a common word ("Fetching") or an
+address ("127.0.0.1") vanish from every log line by passing it as a token. Real tokens and cookies
+are longer; the patterns above still catch `hf_…` tokens, `Bearer …`, `cookie=…` and the like."""
+
+MATCH_CHARS = 64
+"""Secrets are matched by at most this many leading characters; when a longer one matches, the rest
+of its run of non-whitespace is redacted with it. Bounds the work per position of a log line."""
+
+REBUILD_AFTER = 32
+"""When this many secrets were registered since the full pattern was built, it is rebuilt in a
+background thread; meanwhile a small pattern of just those (compiled when next needed) covers them."""
+
+_WHITESPACE = re.compile(r"\s")
+# Where a secret can be: a run of non-whitespace at least as long as the shortest secret.
+_RUN = re.compile(rf"\S{{{MIN_SECRET_CHARS},}}")
+
+try:  # compile without re's module cache, which would keep up to 512 stale patterns alive
+    from re import _compiler as _sre_compiler  # Python 3.11+
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_compile as _sre_compiler
 
 
-def register_secret(value: str | None) -> None:
-    """Remember a secret so it is redacted from logs even when no pattern matches it."""
-    if not value or len(value) < 6:
-        return
-    with _secrets_lock:
-        _known_secrets[value] = None
-        _known_secrets.move_to_end(value)
-        while len(_known_secrets) > _MAX_KNOWN_SECRETS:
-            _known_secrets.popitem(last=False)
+def looks_like_credential(value: object) -> bool:
+    """Whether a value could be a token or cookie worth redacting everywhere: a string of at least
+    MIN_SECRET_CHARS characters without whitespace."""
+    return isinstance(value, str) and len(value) >= MIN_SECRET_CHARS and not _WHITESPACE.search(value)
+
+
+def _pattern_for(keys: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex matching any of `keys`, shaped as their trie so that matching at a position costs
+    at most MATCH_CHARS steps however many keys there are (keys of MATCH_CHARS characters also take
+    the rest of their run)."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return None
+    return _sre_compiler.compile(_trie_regex(ordered, 0), 0)
+
+
+def _trie_regex(keys: list[str], depth: int) -> str:
+    """The regex for `keys[...][depth:]`: `keys` sorted, distinct, sharing their first `depth` characters."""
+    first, last = keys[0], keys[-1]
+    if len(keys) == 1:
+        return re.escape(first[depth:]) + (r"\S*" if len(first) >= MATCH_CHARS else "")
+    end = depth  # the characters all keys share (the first and last differ first, being sorted)
+    while end < len(first) and first[end] == last[end]:
+        end += 1
+    shared = re.escape(first[depth:end])
+    ends_here = len(first) == end  # a key that is the start of longer ones sorts first
+    rest = keys[1:] if ends_here else keys
+    branches = [_trie_regex(list(group), end) for _, group in groupby(rest, key=itemgetter(end))]
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    # The longer match wins: the optional part is greedy.
+    return shared + (f"(?:{body})?" if ends_here else body)
+
+
+class SecretRegistry:
+    """A bounded set of secrets (most recent kept) and the patterns that redact them; thread-safe.
+
+    Redacting costs time in proportion to the text, not to the number of secrets: two compiled
+    tries do the matching, a full one rebuilt in the background every REBUILD_AFTER new secrets
+    and a small one (compiled when first needed) for the secrets registered since.
+    """
+
+    def __init__(self, limit: int = MAX_SECRETS, rebuild_after: int = REBUILD_AFTER) -> None:
+        self._limit = limit
+        self._rebuild_after = rebuild_after
+        self._lock = threading.Lock()
+        self._compile_lock = threading.Lock()
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._version = 0  # bumped whenever the keys or the built pattern change
+        self._built: re.Pattern[str] | None = None
+        self._built_keys: frozenset[str] = frozenset()
+        self._fresh: re.Pattern[str] | None = None  # the keys not in _built_keys, as of _fresh_version
+        self._fresh_version = 0
+        self._pending = 0  # keys not in _built_keys
+        self._builder: threading.Thread | None = None
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, value: object) -> bool:
+        return looks_like_credential(value) and value[:MATCH_CHARS] in self._keys
+
+    def register(self, value: str | None) -> bool:
+        """Remember a secret (if it looks like a credential; see looks_like_credential). True if kept."""
+        if not looks_like_credential(value):
+            return False
+        key = value[:MATCH_CHARS]
+        with self._lock:
+            if key in self._keys:
+                self._keys.move_to_end(key)
+                return True
+            self._keys[key] = None
+            if key not in self._built_keys:
+                self._pending += 1
+            while len(self._keys) > self._limit:
+                oldest, _ = self._keys.popitem(last=False)
+                if oldest not in self._built_keys:
+                    self._pending -= 1
+            self._version += 1
+            if self._pending >= self._rebuild_after and self._builder is None:
+                self._builder = threading.Thread(target=self._rebuild, name="secret-redaction", daemon=True)
+                try:
+                    self._builder.start()
+                except RuntimeError:  # no new threads (interpreter shutdown): the small pattern still covers all
+                    self._builder = None
+        return True
+
+    def redact(self, text: str) -> str:
+        """`text` with every registered secret replaced by REDACTED."""
+        if len(text) < MIN_SECRET_CHARS:
+            return text
+        patterns = self._patterns()
+        if not patterns:
+            return text
+
+        def clean(run: re.Match[str]) -> str:
+            value = run.group()
+            for pattern in patterns:
+                value = pattern.sub(REDACTED, value)
+            return value
+
+        return _RUN.sub(clean, text)
+
+    def wait_until_built(self, timeout: float | None = None) -> None:
+        """Wait for a background rebuild to finish (for tests and benchmarks; redaction never needs to)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (builder := self._builder) is not None:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return
+            builder.join(remaining)
+
+    def _patterns(self) -> list[re.Pattern[str]]:
+        with self._lock:
+            if self._fresh_version == self._version:
+                return [p for p in (self._built, self._fresh) if p is not None]
+        with self._compile_lock:  # one thread compiles; the others then use its pattern
+            with self._lock:
+                built, version = self._built, self._version
+                if self._fresh_version == version:
+                    return [p for p in (built, self._fresh) if p is not None]
+                keys = [key for key in self._keys if key not in self._built_keys]
+            fresh = _pattern_for(keys)
+            with self._lock:
+                if self._version == version:
+                    self._fresh, self._fresh_version = fresh, version
+            return [p for p in (built, fresh) if p is not None]
+
+    def _rebuild(self) -> None:
+        """Background thread: compile the full pattern until few secrets are left outside it."""
+        try:
+            while True:
+                with self._lock:
+                    keys = list(self._keys)
+                built = _pattern_for(keys)
+                with self._lock:
+                    self._built, self._built_keys = built, frozenset(keys)
+                    self._pending = sum(key not in self._built_keys for key in self._keys)
+                    self._version += 1
+                    if self._pending < self._rebuild_after:
+                        self._builder = None
+                        return
+        except BaseException:  # never log from here (it would go through the filter); retry later
+            with self._lock:
+                self._builder = None
+
+
+_secrets = SecretRegistry()
+
+
+def register_secret(value: str | None) -> bool:
+    """Remember a credential so it is redacted from logs even when no pattern matches it.
+
+    Only values that look like credentials are kept (see looks_like_credential); returns whether
+    this one was. Call it when a credential is accepted (not for every keystroke)."""
+    return _secrets.register(value)
 
 
 def redact(text: str) -> str:
     """Text with known secrets and token/cookie-looking values replaced."""
-    with _secrets_lock:
-        secrets = list(_known_secrets)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
+    text = _secrets.redact(text)
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
     return text

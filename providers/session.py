@@ -12,6 +12,9 @@ from .logs import register_secret
 
 logger = logging.getLogger(__name__)
 
+#: Visitor fields holding credentials (registered for log redaction when set).
+_CREDENTIALS = frozenset({"hf_token", "huggingchat_cookie", "ip_token"})
+
 
 @dataclass
 class Visitor:
@@ -29,9 +32,12 @@ class Visitor:
     state: dict[str, Any] = field(default_factory=dict)
     _releasers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
-    def __post_init__(self) -> None:
-        for secret in (self.hf_token, self.huggingchat_cookie, self.ip_token):
-            register_secret(secret)
+    def __setattr__(self, name: str, value: Any) -> None:
+        # However a credential arrives (constructor, set_credentials, a per-request header), it is
+        # registered for log redaction then; register_secret keeps only credential-like values.
+        object.__setattr__(self, name, value)
+        if name in _CREDENTIALS:
+            register_secret(value)
 
     def __repr__(self) -> str:  # never print secrets
         return f"Visitor(session_id={self.session_id!r})"
@@ -40,8 +46,6 @@ class Visitor:
         """Replace this visitor's credentials (blank means none)."""
         self.hf_token = (hf_token or "").strip() or None
         self.huggingchat_cookie = (huggingchat_cookie or "").strip() or None
-        register_secret(self.hf_token)
-        register_secret(self.huggingchat_cookie)
 
     def on_release(self, callback: Callable[[], None]) -> None:
         self._releasers.append(callback)
