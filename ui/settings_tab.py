@@ -68,10 +68,13 @@ def build_settings_tab(ctx: AppContext, demo: gr.Blocks) -> None:
         visitor.set_credentials(hf_token=oauth_token.token if signed_in else hf_token, huggingchat_cookie=hf_cookie)
         return hf_token, hf_cookie, True, credentials_summary(visitor, signed_in_with_hf=signed_in), True
 
-    # Restoring the fields fires `change` once more; that rewrites the same values, harmlessly.
-    gr.on([token.change, cookie.change, remember.input], apply,
+    # Applied when the visitor has finished typing (Enter or leaving the field), never per keystroke:
+    # each applied value is registered for log redaction. Restoring the fields fires none of these.
+    # Ticking "Remember" right after typing fires the field's blur and then the tick: "always_last" runs
+    # them one after the other, the tick with the values of that moment, so neither is lost or reordered.
+    gr.on([token.submit, token.blur, cookie.submit, cookie.blur, remember.input], apply,
           inputs=[token, cookie, remember], outputs=[stored, summary], api_visibility="private", queue=False,
-          show_progress="hidden")
+          show_progress="hidden", trigger_mode="always_last")
     gr.on([demo.load, stored.change], restore, inputs=[stored, restored], outputs=[token, cookie, remember, summary, restored],
           api_visibility="private", queue=False, show_progress="hidden")
     refresh.click(lambda: status_rows(ctx.registry.all()), None, table, api_visibility="private", queue=False)

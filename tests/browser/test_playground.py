@@ -138,6 +138,7 @@ def test_credentials_remembered_in_this_browser(page):
     open_app(page, "?tab=settings")
     panel = page.locator("#tab-settings")
     panel.get_by_placeholder("hf_…").fill("hf_browser_test_token")
+    panel.get_by_placeholder("hf_…").press("Enter")  # applied when typing ends (Enter or leaving the field)
     expect(panel).to_contain_text("Hugging Face token set")
     panel.get_by_label("Remember in this browser").check()
     page.wait_for_timeout(500)  # written to local storage by the browser
