@@ -49,7 +49,7 @@ from .errors import (
     UnavailableError,
     error_for_status,
 )
-from .media import PreparedImage
+from .media import PreparedImage, run_image_work
 from .session import Visitor
 
 logger = logging.getLogger(__name__)
@@ -457,8 +457,9 @@ class Space:
         Nothing is written, read or deleted on this machine, so no answer can name a local file and
         visitors with identical results cannot disturb each other. Anything but a file on the Space
         (a plain path string above all) is a protocol error "the Space returned no readable <kind>",
-        which never quotes what the Space sent. `decode` (run in a worker thread) turns the bytes
-        into what the adapter needs, raising ValueError when they are not a whole <kind>.
+        which never quotes what the Space sent. `decode` turns the bytes into what the adapter
+        needs, off the event loop in the image pool (`media.run_image_work`), raising ValueError
+        when they are not a whole <kind>.
 
         An empty, cut-off or undecodable file is fetched again after REFETCH_PAUSES: Gradio writes
         its cache file in place, at a path named by the content, so while another caller's identical
@@ -475,7 +476,7 @@ class Space:
                 data = await self._fetch(session, file, deadline, no_file)
                 if not data:
                     raise ValueError("the file is empty")
-                return await asyncio.to_thread(decode, data) if decode else data
+                return await run_image_work(decode, data) if decode else data
             except ValueError as exc:
                 problem = str(exc)
             except httpx.RemoteProtocolError:
