@@ -29,6 +29,8 @@ class Visitor:
     hf_token: str | None = None
     huggingchat_cookie: str | None = None
     ip_token: str | None = None
+    #: Who this visitor is for fair-use limits (signed-in user, client address or session).
+    limit_key: str = ""
     state: dict[str, Any] = field(default_factory=dict)
     _releasers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
