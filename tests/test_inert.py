@@ -252,7 +252,7 @@ def test_continuations_stay_inert_as_a_whole():
     ("Fake Provider · echo · 0.42 s to first token", "Fake Provider · echo · 0.42 s to first token"),
     ("<b>bold</b> & <img src=x onerror=alert(1)>", "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src=x onerror=alert(1)&gt;"),
     ("**not bold** `not code` [not](a link) ![no](image)",
-     "\\*\\*not bold\\*\\* \\`not code\\` \\[not\\](a link) !\\[no\\](image)"),
+     "\\*\\*not bold\\*\\* \\`not code\\` &#91;not&#93;(a link) !&#91;no&#93;(image)"),
     ("- not a list", "\\- not a list"),
     ("1. not a list", "1\\. not a list"),
     ("# not a heading", "\\# not a heading"),
@@ -299,7 +299,9 @@ def test_only_http_urls_make_source_links(url, expected):
 
 
 def test_source_links():
-    assert markdown_link("Example [docs]", "https://example.com/") == "[Example \\[docs\\]](https://example.com/)"
+    assert markdown_link("Example [docs]", "https://example.com/") == "[Example &#91;docs&#93;](https://example.com/)"
+    # marked unescapes \\[ and \\] in link text: a title must not become an image inside its link.
+    assert "[" not in markdown_link("![x](http://evil.example/i.png)", "https://example.com/")[1:-22]
     assert markdown_link("Evil", "javascript:alert(1)") == "Evil"
     assert markdown_link("", "https://example.com/") == "[https://example.com/](https://example.com/)"
     assert markdown_link("<img src=x>", "https://example.com/") == "[&lt;img src=x&gt;](https://example.com/)"
@@ -317,3 +319,63 @@ def test_code_spans_with_tildes_urls_or_brackets_inside_stay_exactly(text):
 def test_strikethrough_reaching_into_a_code_span_escapes_it():
     out = neutralise_markdown("~a `b~ <img src=http://evil.example/x.png> ` `c`")
     assert "<img" not in out
+
+
+# -- where the chat turns are rendered (ui.render) -------------------------------------------------
+def test_every_part_of_a_turn_is_rendered_inert():
+    from providers import Reply, Source
+    from ui.render import error_block, turn_messages
+    from ui.service import Turn
+
+    payload = '<form action="http://evil.example/"><input type="password"></form> ![x](http://evil.example/i.png)'
+    reply = Reply(text=payload, reasoning=payload, status=payload,
+                  sources=[Source(payload, "javascript:alert(1)"), Source("Docs <b>", "https://example.com/a b")])
+    turn = Turn(provider_id="fake", provider="Fake <b>Provider</b>", model="<img src=x onerror=alert(1)>",
+                reply=reply)
+    messages = turn_messages(turn, done=True, error=payload)
+    shown = [m.content for m in messages if isinstance(m.content, str)]
+    shown += [str((m.metadata or {}).get("title", "")) for m in messages]
+    for text in shown:
+        assert "<" not in text and html_and_images(text) == [], text
+    sources = next(m.content for m in messages if (m.metadata or {}).get("title") == "Sources")
+    assert sources.splitlines()[1] == "2. [Docs &lt;b&gt;](https://example.com/a%20b)"
+    assert "javascript:" not in sources
+    status = turn_messages(Turn(provider_id="fake", provider="Fake", model="m", reply=Reply(status=payload)))
+    assert "<" not in status[0].metadata["title"]
+    assert "<" not in error_block("<b>x</b>").metadata["title"]
+
+
+def test_a_continued_answer_stays_inert_once_appended():
+    from providers import Reply
+    from ui.render import turn_messages
+    from ui.service import Turn
+
+    previous = neutralise_markdown("Code so far:\n\n```html\n<p>unclosed")
+    turn = Turn(provider_id="fake", provider="Fake", model="m",
+                reply=Reply(text="</p>\n```\n<form><input type=password></form>"))
+    continued = turn_messages(turn, continues=previous)[0].content
+    assert "<form" not in previous + continued
+    assert (previous + continued).startswith("Code so far:\n\n```html\n<p>unclosed</p>\n```\n&lt;form>")
+
+
+def as_marked_reads_link_text(markdown: str) -> str:
+    """marked unescapes \\[ and \\] in link text before parsing it; do it everywhere (a superset)."""
+    return re.sub(r"\\([\[\]])", r"\1", markdown)
+
+
+@pytest.mark.parametrize("text", [
+    "[a !\\[b\\](http://evil.example/i.png) c](https://ok.example/)",
+    "[a !\\\\\\[b\\](http://evil.example/i.png) c](https://ok.example/)",
+    "[x][r] and !\\[b\\](http://evil.example/i.png)\n\n[r]: https://ok.example/",
+])
+def test_escaped_brackets_after_a_bang_cannot_become_an_image_in_link_text(text):
+    out = neutralise_markdown(text)
+    assert html_and_images(as_marked_reads_link_text(out)) == [], out
+
+
+def test_unsafe_links_stay_text_even_inside_link_text():
+    out = neutralise_markdown("[outer [in](javascript:alert(1)) text](https://ok.example/)")
+    for token in COMMONMARK.parse(as_marked_reads_link_text(out)):
+        for child in token.children or []:
+            if child.type == "link_open":
+                assert child.attrs["href"] == "https://ok.example/", out

@@ -70,7 +70,7 @@ _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
 _MD_ESCAPABLE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 _DEFINITION_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*$")
-_PLAIN_SPECIAL = re.compile(r"([\\`*_\[\]~$])")
+_PLAIN_SPECIAL = re.compile(r"([\\`*_~$])")
 _PLAIN_LEADING = re.compile(r"^(?:([#+=-])|(\d+)([.)]))")
 _CODE_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*")
 
@@ -107,6 +107,8 @@ def markdown_text(text: object) -> str:
     """Plain text as one line of Markdown that renders as exactly that text (no markup, no HTML)."""
     line = " ".join(str(text).split())
     line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Brackets as entities: marked unescapes \\[ and \\] inside link text (a source's title).
+    line = line.replace("[", "&#91;").replace("]", "&#93;")
     line = _PLAIN_SPECIAL.sub(r"\\\1", line)
     match = _PLAIN_LEADING.match(line)
     if match and match.group(1):  # a heading, list item or rule at the start of the line
@@ -333,6 +335,7 @@ def _straddles(span: tuple[int, int], left: int, right: int) -> bool:
 def _edit(text: str, code: bytearray) -> str:
     """Escape HTML, turn images into links and drop unsafe links, outside code."""
     out: list[str] = []
+    escape_at: set[int] = set()  # the "(" or ":" after the label of a link to an unsafe scheme
     i = 0
     n = len(text)
     while i < n:
@@ -344,6 +347,8 @@ def _edit(text: str, code: bytearray) -> str:
             continue
         match = _SPECIAL.search(text, i)
         stop = match.start() if match else n
+        if escape_at:
+            stop = min([stop, *(p for p in escape_at if p >= i)])
         free = code.find(1, i, stop)
         if free >= 0:
             stop = free
@@ -363,18 +368,29 @@ def _edit(text: str, code: bytearray) -> str:
             out.append("&lt;")
             i += 1
         elif char == "!":
-            if i + 1 < n and text[i + 1] == "[" and not code[i + 1]:
-                after = _label_end(text, code, i + 1)
+            bracket = i + 1
+            while bracket < n and text[bracket] == "\\":
+                bracket += 1
+            if bracket < n and text[bracket] == "[" and not code[bracket]:
+                after = _label_end(text, code, i + 1) if bracket == i + 1 else None
                 if after is not None and after < n and text[after] in "([":
                     i += 1  # ![alt](url) -> [alt](url): a link the visitor may follow
-                else:
-                    out.append("\\!")
-                    i += 1
+                    continue
+                # A bare "![", or "!\\[": marked unescapes \\[ in link text, which makes an image.
+                out.append("\\!")
             else:
                 out.append(char)
-                i += 1
+            i += 1
         elif char == "[":
-            out.append("\\[" if _unsafe_link(text, code, i) else "[")
+            destination = _unsafe_link(text, code, i)
+            if destination is not None:
+                out.append("\\[")  # shown as text; the "(" too, in case marked unescapes the bracket
+                escape_at.add(destination)
+            else:
+                out.append("[")
+            i += 1
+        elif i in escape_at:
+            out.append("\\" + char)
             i += 1
         elif text.startswith("```mermaid", i):
             out.append("``` mermaid")  # Gradio renders a mermaid fence's body as HTML
@@ -416,18 +432,21 @@ def _label_end(text: str, code: bytearray, start: int) -> int | None:
         i += 1
 
 
-def _unsafe_link(text: str, code: bytearray, start: int) -> bool:
-    """True if the ``[`` at `start` opens a link, or a link definition, to an unsafe scheme."""
+def _unsafe_link(text: str, code: bytearray, start: int) -> int | None:
+    """If the ``[`` at `start` opens a link (or link definition) to an unsafe scheme, the index of
+    the ``(`` (or ``:``) after its label; else None."""
     after = _label_end(text, code, start)
-    if after is None or after >= len(text):
-        return False
+    if after is None or after >= len(text) or code[after]:
+        return None
     if text[after] == "(":
-        return not all(_safe_destination(d) for d in _destinations(text, after + 1))
+        unsafe = not all(_safe_destination(d) for d in _destinations(text, after + 1))
+        return after if unsafe else None
     if text[after] == ":":
         line_start = text.rfind("\n", 0, start) + 1
         if _DEFINITION_PREFIX.match(text, line_start, start):
-            return not all(_safe_destination(d) for d in _destinations(text, after + 1))
-    return False
+            unsafe = not all(_safe_destination(d) for d in _destinations(text, after + 1))
+            return after if unsafe else None
+    return None
 
 
 def _destinations(text: str, start: int) -> list[str]:
