@@ -9,6 +9,12 @@ Behaviour is driven by the model and the user's text so tests need no network:
   "gathered K" with K the turns that arrived: proof that calls overlap, not queue.
 - text "turns?": answers "<N> turns", N the messages received (shows which history was sent).
 - continue_last: answers " and so it continued." (extending the last answer).
+- text "hostile:<payload>": streams the payload verbatim as the answer, in pieces (percent-escapes
+  are decoded first, so the user's own message can carry it inertly: "hostile:%3Cform%3E");
+  "hostile-all:<payload>" also sends it as reasoning, a status and as source titles (one
+  source to a javascript: URL, one to http://127.0.0.1:9/ok).
+- text "fail-html" (or "fail-html:<payload>", decoded the same way): fails before any output
+  with an error whose detail is HTML (a form, a password input, an image, bold text).
 - vision "describe": names each image's size; image "pattern": a PNG of the asked size.
 """
 
@@ -18,6 +24,7 @@ import asyncio
 import io
 import os
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 from PIL import Image
 
@@ -33,6 +40,7 @@ from providers import (
     ReasoningDelta,
     Source,
     Sources,
+    Status,
     TextDelta,
     Title,
     UnavailableError,
@@ -82,6 +90,10 @@ class FakeProvider(Provider):
             return
         if request.model == "broken":
             text = "fail-mid:down"
+        if text.startswith(HOSTILE_PREFIXES) or text.startswith("fail-html"):
+            async for event in self._hostile(text):
+                yield event
+            return
         for prefix, before in (("fail:", True), ("fail-mid:", False)):
             if text.startswith(prefix):
                 kind = text[len(prefix):].split()[0]
@@ -134,6 +146,8 @@ class FakeProvider(Provider):
         return f"{prefix}Echo: {text}".split()
 
     async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
+        if request.prompt.startswith("fail-html"):
+            raise UnavailableError(self.label, _hostile_payload(request.prompt, "fail-html") or HOSTILE_ERROR)
         if request.prompt.startswith("fail:"):
             kind = request.prompt[5:].split()[0]
             raise ERRORS.get(kind, UnavailableError)(self.label, f"scripted {kind}")
@@ -142,3 +156,31 @@ class FakeProvider(Provider):
         buffer = io.BytesIO()
         Image.new("RGB", (request.width, request.height), colour).save(buffer, format="PNG")
         return ImageResult(buffer.getvalue(), request.model, seed, request.width, request.height)
+
+    async def _hostile(self, text: str) -> AsyncIterator:
+        """Untrusted-looking output: the payload verbatim (see the module docstring)."""
+        if text.startswith("fail-html"):
+            raise UnavailableError(self.label, _hostile_payload(text, "fail-html") or HOSTILE_ERROR)
+        everywhere = text.startswith("hostile-all:")
+        payload = _hostile_payload(text, "hostile-all:" if everywhere else "hostile:")
+        if everywhere:
+            yield Status(payload)
+            yield ReasoningDelta(payload)
+            yield Sources((Source(payload, "javascript:alert(document.domain)"),
+                           Source(payload, "http://127.0.0.1:9/ok")))
+        step = max(1, len(payload) // 8)
+        for start in range(0, len(payload), step):  # in pieces, so frames show half-open tags
+            yield TextDelta(payload[start:start + step])
+        yield Finish("stop")
+
+
+#: User-text prefixes that make the fake provider answer with a hostile payload.
+HOSTILE_PREFIXES = ("hostile:", "hostile-all:")
+#: The error detail for "fail-html" without a payload of its own.
+HOSTILE_ERROR = ('<img src="http://127.0.0.1:9/leak.png"><b>bold</b> & '
+                 '<form action="http://127.0.0.1:9/"><input type="password" name="token"></form>')
+
+
+def _hostile_payload(text: str, prefix: str) -> str:
+    """The payload after `prefix` (and an optional ":"), percent-escapes decoded."""
+    return unquote(text[len(prefix):].removeprefix(":"))
