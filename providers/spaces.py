@@ -21,14 +21,12 @@ import contextlib
 import contextvars
 import functools
 import html
-import ipaddress
 import logging
 import os
 import re
 import tempfile
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from gradio_client.exceptions import AppError, AuthenticationError
 from gradio_client.utils import QueueError, TooManyRequestsError, encode_file_path, is_file_obj
 
 from .config import env_float, env_str
+from .credentials import space_may_receive_credentials
 from .errors import (
     AuthRequiredError,
     NotConfiguredError,
@@ -73,16 +72,8 @@ def space_page(source: str) -> str:
 
 
 def trusts_credentials(source: str) -> bool:
-    """Whether visitors' credentials may go to this Space: Hub Spaces and the operator's own machine."""
-    if "://" not in source:
-        return True  # an "owner/name" id always resolves to a Hugging Face Space
-    host = (urllib.parse.urlsplit(source).hostname or "").lower()
-    if host == "localhost" or host.endswith(".hf.space"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """Whether visitors' credentials may go to this Space (the rule lives in `credentials`)."""
+    return space_may_receive_credentials(source)
 
 
 def call_headers(visitor: Visitor, source: str) -> dict[str, str]:
