@@ -76,7 +76,7 @@ _CODE_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]*")
 
 
 # -- Markdown from a model ---------------------------------------------------------------------
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=64)
 def neutralise_markdown(text: str) -> str:
     """Model Markdown made inert, as Gradio's Chatbot will receive it.
 
@@ -188,8 +188,9 @@ def _neutralise_pieces(text: str) -> str:
     pieces = _pieces(text)
     for k, piece in enumerate(pieces):
         pending += piece
-        result, carries_on = _neutral_piece(pending)
-        if carries_on and k < len(pieces) - 1:
+        last = k == len(pieces) - 1  # still growing while a stream runs: not worth caching
+        result, carries_on = _neutral_piece(pending) if last else _neutral_piece_cached(pending)
+        if carries_on and not last:
             continue  # a fence (or a doubtful one) runs on into what follows: take them together
         out.append(result)
         pending = ""
@@ -208,7 +209,6 @@ def _pieces(text: str) -> list[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
-@lru_cache(maxsize=2048)
 def _neutral_piece(text: str) -> tuple[str, bool]:
     """One piece made inert (escaping until nothing changes) and whether a fence runs on past it."""
     for _ in range(_MAX_PASSES):
@@ -219,6 +219,9 @@ def _neutral_piece(text: str) -> tuple[str, bool]:
         text = result
     text = _escape_everything(text)
     return text, _code_mask(text)[1]
+
+
+_neutral_piece_cached = lru_cache(maxsize=1024)(_neutral_piece)
 
 
 def _code_mask(text: str) -> tuple[bytearray, bool]:
