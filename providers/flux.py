@@ -8,26 +8,16 @@ is fetched from the Space by `Space.read_file` (never read from a path in the an
 
 from __future__ import annotations
 
-import io
 import math
+from functools import partial
 from typing import Any, ClassVar
 
-from PIL import Image, UnidentifiedImageError
-
 from .base import Capability, ImageRequest, ImageResult, Provider
+from .media import check_returned_image
 from .session import Visitor
 from .spaces import Space, api_changed
 
 ENDPOINT = "/infer"
-
-
-def _inspect(data: bytes) -> tuple[bytes, str, int, int]:
-    """The image's bytes, MIME type and size."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return data, Image.MIME.get(image.format or "", "image/png"), image.width, image.height
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ValueError("the file is not an image") from exc
 
 
 class FluxSpaceProvider(Provider):
@@ -65,8 +55,9 @@ class FluxSpaceProvider(Provider):
                                               kwargs=arguments):
             result = output
         image, seed = (result if isinstance(result, tuple) else (result, None))[:2]
-        data, mime, width, height = await self.space.read_file(session, image, deadline=deadline, kind="image",
-                                                               decode=_inspect)
+        # Checked before it is decoded: over IMAGE_MAX_PIXELS a ProtocolError, not a whole image a ValueError.
+        data, mime, width, height = await self.space.read_file(
+            session, image, deadline=deadline, kind="image", decode=partial(check_returned_image, provider=self.label))
         given = isinstance(seed, (int, float)) and math.isfinite(seed)
         used_seed = int(seed) if given else (request.seed if request.seed >= 0 else None)
         return ImageResult(data, request.model, used_seed, width, height, mime=mime)

@@ -25,6 +25,7 @@ from .events import ChatEvent, ImageOutput, TextDelta
 from .huggingchat_api import Catalog, ChatUiSession, cookie_value, fetch_models
 from .huggingchat_stream import read_events
 from .logs import register_secret
+from .media import returned_image
 from .messages import Message
 from .session import Visitor
 
@@ -210,4 +211,9 @@ class HuggingChatProvider(Provider):
         if not mime.startswith("image/") or not data:
             logger.info("%s: skipped a generated %s file", self.label, mime or "unknown")
             return None
-        return ImageOutput(data, mime)
+        try:  # over the pixel limit: a ProtocolError that ends the answer with a clear message
+            checked = await returned_image(data, self.label)
+        except ValueError as exc:
+            logger.info("%s: skipped a generated %s file (%s)", self.label, mime, exc)
+            return None
+        return ImageOutput(checked.data, checked.mime)

@@ -13,12 +13,11 @@ name for a custom server; neither can ever become an address.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from collections.abc import AsyncIterator, Iterator
 
 from huggingface_hub import AsyncInferenceClient, TextGenerationStreamOutput
-from PIL import UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .base import Capability, ChatRequest, ImageRequest, ImageResult
 from .config import env_str
@@ -29,7 +28,8 @@ from .hf_clients import NO_KEY, Endpoint
 from .hf_errors import CLIENT_ERRORS, TOKENS_URL, Hints
 from .hf_models import HubCatalog, ListQuery, hub_endpoint
 from .inference import InferenceClientProvider, request_timeout
-from .model_ids import hub_model_id, server_model_id
+from .media import returned_image
+from .model_ids import hub_model_id, server_model_id, shown
 from .prompt_formats import build_prompt, choose_format
 from .session import Visitor
 
@@ -147,7 +147,7 @@ class HuggingFaceProvider(InferenceClientProvider):
         try:
             await asyncio.to_thread(_fetch_inference_provider_mapping, model)
         except Exception:  # the client call itself reports the failure
-            logger.debug("provider mapping lookup for %s failed", model, exc_info=True)
+            logger.debug("provider mapping lookup for %s failed", shown(model), exc_info=True)
 
     # -- chat -------------------------------------------------------------------------------
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
@@ -215,15 +215,19 @@ class HuggingFaceProvider(InferenceClientProvider):
             try:
                 async for item in self.retry_loading(call, model):
                     if isinstance(item, Status):
-                        logger.info("%s: %s", model, item.text)
+                        logger.info("%s: %s", shown(model), item.text)
                     else:
                         image = item
             except CLIENT_ERRORS as exc:
                 raise self.error(exc, model) from exc
             except UnidentifiedImageError as exc:
                 raise ProtocolError(self.label, "the service did not return an image") from exc
+            except Image.DecompressionBombError as exc:  # huggingface_hub opens the header itself
+                raise ProtocolError(self.label, "the service returned an image too large to decode") from exc
         if image is None:
             raise UnavailableError(self.label, "the service returned no image")
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        return ImageResult(buffer.getvalue(), model, seed, image.width, image.height)
+        try:  # the size is checked before the image is decoded, all of it in the image pool
+            checked = await returned_image(image, self.label)
+        except ValueError as exc:
+            raise ProtocolError(self.label, "the service returned an image that could not be read") from exc
+        return ImageResult(checked.data, model, seed, checked.width, checked.height, mime=checked.mime)

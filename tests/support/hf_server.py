@@ -15,12 +15,15 @@ The model id scripts the behaviour:
 - `slow-start`: waits `slow_seconds` before answering; `slow-mid`: two tokens, then waits;
 - `stream-error`: two tokens, then an in-stream `{"error": ...}` object;
 - `tgi-length`: the raw stream ends without a special token;
-- `empty`: a stream with no text (only the final chunk and `[DONE]`).
+- `empty`: a stream with no text (only the final chunk and `[DONE]`);
+- `huge-image` (text-to-image): a 9000×9000 PNG (1-bit, about 10 kB, made once), over the
+  default 50,000,000-pixel limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 from dataclasses import dataclass, field
@@ -44,6 +47,14 @@ HUB_MODELS: dict[str, dict[str, Any]] = {
     "local/echo-prompt": {"pipeline_tag": "text-generation", "tags": [],
                           "config": {"model_type": "llama", "tokenizer_config": {"eos_token": "<|eot_id|>"}}},
 }
+
+
+@functools.lru_cache(maxsize=1)
+def huge_png(size: tuple[int, int] = (9000, 9000)) -> bytes:
+    """A large-dimension PNG that is cheap to send: one bit per pixel, all zero."""
+    buffer = io.BytesIO()
+    Image.new("1", size).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 @dataclass
@@ -185,6 +196,8 @@ class HfServer:
             return failure
         await self._maybe_slow(model)
         if "image" in request.headers.get("accept", ""):
+            if model.endswith("huge-image"):
+                return Response(huge_png(), media_type="image/png")
             return self._image(body)
         return self._tgi(model, body)
 
