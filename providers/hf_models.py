@@ -66,7 +66,8 @@ class HubCatalog:
         self.label = label
         ttl = env_float("HF_MODELS_TTL", 3600.0, minimum=1.0)
         self._lists: TTLCache[list[str]] = TTLCache(ttl)
-        self._info: TTLCache[ModelInfo] = TTLCache(ttl)
+        # Keyed by model ids visitors type: an id the Hub does not know is only a short negative entry.
+        self._info: TTLCache[ModelInfo] = TTLCache(ttl, is_negative=lambda info: not info.known)
 
     async def models(self, query: ListQuery, fallback: list[str]) -> list[str]:
         """Ids from a Hub listing (filtered by trending score), or `fallback` when it fails or is empty."""
