@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
         server_port=settings.server_port,
         share=args.share or settings.share,
         max_threads=settings.max_active_events,
+        max_file_size=settings.max_upload_bytes,  # refused while receiving, before it is stored
         css=CSS,
     )
 

@@ -41,7 +41,9 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
     """Build the playground. No network calls and no heavy work happen here."""
     settings = settings or AppSettings.from_env()
     ctx = AppContext(registry or build_registry(), settings)
-    with gr.Blocks(title=settings.title, fill_width=True) as demo:
+    with gr.Blocks(title=settings.title, fill_width=True,
+                   delete_cache=(min(settings.cache_max_age, 3600), settings.cache_max_age)
+                   if settings.cache_max_age else None) as demo:
         with gr.Row(equal_height=False):
             gr.Markdown(f"# {settings.title}\n{INTRO}")
             copy_link = gr.Button("Copy link", size="sm", scale=0, min_width=110, variant="secondary")

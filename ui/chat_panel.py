@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import gradio as gr
 
 from .context import AppContext
 from .export import to_json, to_markdown
+from .render import playground_folder, track_in_cache
 
 
 def build_chat(ctx: AppContext, respond: Callable, *, textbox: gr.Textbox | gr.MultimodalTextbox,
@@ -71,6 +73,25 @@ def _export(history: list[Any] | None, kind: str) -> dict:
         gr.Warning("There is nothing to export yet: the conversation is empty.")
         return gr.update(value=None, visible=False)
     text = to_markdown(history) if kind == "md" else to_json(history)
-    path = Path(tempfile.mkdtemp(prefix="conversation-")) / f"conversation.{kind}"
+    path = Path(tempfile.mkdtemp(prefix="conversation-", dir=_exports_folder())) / f"conversation.{kind}"
     path.write_text(text, encoding="utf-8")
+    track_in_cache(path)
     return gr.update(value=str(path), visible=True)
+
+
+def _exports_folder() -> Path:
+    """Exports live in Gradio's cache, so `delete_cache` removes them after PLAYGROUND_CACHE_MAX_AGE.
+
+    Each export has its own folder (the file keeps its plain name); folders emptied by
+    that clean-up are removed here, a minute after they were made at the earliest.
+    """
+    root = playground_folder() / "exports"
+    root.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and now - folder.stat().st_mtime > 60 and not any(folder.iterdir()):
+                folder.rmdir()
+        except OSError:  # another export removed or filled it meanwhile
+            continue
+    return root

@@ -36,6 +36,12 @@ class AppSettings:
     max_messages: int = 200
     max_request_chars: int = 400_000
     max_request_images: int = 16
+    #: Largest file one upload may be; Gradio refuses a bigger one while receiving it (HTTP 413),
+    #: before it is stored. Defaults to IMAGE_MAX_FILE_BYTES (25 MB).
+    max_upload_bytes: int = 25_000_000
+    #: Seconds after which uploads, generated images and exports are deleted (Gradio's
+    #: `delete_cache`, swept hourly or every max-age if shorter); 0 keeps them until the app stops.
+    cache_max_age: int = 86_400
 
     @classmethod
     def from_env(cls) -> AppSettings:
@@ -59,6 +65,9 @@ class AppSettings:
             max_messages=env_int("PLAYGROUND_MAX_MESSAGES", 200, minimum=2),
             max_request_chars=env_int("PLAYGROUND_MAX_REQUEST_CHARS", 400_000, minimum=100),
             max_request_images=env_int("PLAYGROUND_MAX_REQUEST_IMAGES", 16, minimum=1),
+            max_upload_bytes=env_int("PLAYGROUND_MAX_UPLOAD_BYTES",
+                                     env_int("IMAGE_MAX_FILE_BYTES", 25_000_000, minimum=100_000), minimum=100_000),
+            cache_max_age=env_int("PLAYGROUND_CACHE_MAX_AGE", 86_400, minimum=0),
         )
 
 

@@ -46,10 +46,19 @@ def serve_asgi(app, *, port: int | None = None) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def launch_blocks(demo) -> Iterator[str]:
-    """Launch a Gradio Blocks in-process on a free port; yields its URL, closes it after."""
+def launch_blocks(demo, *, max_file_size: int | None = None) -> Iterator[str]:
+    """Launch a Gradio Blocks in-process on a free port; yields its URL, closes it after.
+
+    Uploads are limited as app.py limits them: `max_file_size`, else the app's
+    PLAYGROUND_MAX_UPLOAD_BYTES.
+    """
+    if max_file_size is None:
+        from ui.config import AppSettings
+
+        settings = getattr(getattr(demo, "playground", None), "settings", None) or AppSettings.from_env()
+        max_file_size = settings.max_upload_bytes
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
-                            quiet=True)
+                            quiet=True, max_file_size=max_file_size)
     try:
         yield url.rstrip("/") + "/"
     finally:
