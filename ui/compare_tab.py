@@ -13,13 +13,11 @@ from providers.messages import append_turn
 
 from .arena import (
     LEADERBOARD_HEADERS,
+    Arena,
+    Battle,
     Contender,
-    VoteStore,
     arena_pool,
-    leaderboard,
     leaderboard_rows,
-    pick_pair,
-    record_vote,
 )
 from .compare import MAX_TARGETS, MIN_TARGETS, Column, Job, Target, compare
 from .context import AppContext, gradio_error
@@ -206,19 +204,20 @@ def _build_arena(ctx: AppContext) -> None:
                          interactive=False, elem_id="arena-leaderboard")
     pending = gr.State("")
     votes = list(buttons.values())
+    arena = Arena.from_env()  # one vote per battle, per-visitor limits, the leaderboard kept in memory
 
     def standings() -> list[list]:
-        return leaderboard_rows(leaderboard(VoteStore().read()), ctx.registry)
+        return leaderboard_rows(arena.standings(), ctx.registry)
 
     async def run(prompt: str, state: dict | None, hist_a: list, hist_b: list,
                   request: gr.Request) -> AsyncIterator[list]:
         visitor = ctx.visitor(request)
         if state is None or state.get("voted"):
             try:
-                a, b = pick_pair(arena_pool(ctx.registry, visitor))
+                started = arena.start_battle(arena_pool(ctx.registry, visitor), visitor)  # or over the limit
             except PlaygroundError as exc:
                 raise gradio_error(exc) from exc
-            state = {"a": a.as_dict(), "b": b.as_dict(), "voted": False, "errors": {}}
+            state = {**started.as_dict(), "voted": False, "errors": {}}
             hist_a, hist_b = [], []
         contenders = [Contender(**state["a"]), Contender(**state["b"])]
         histories = [hist_a or [], hist_b or []]
@@ -237,14 +236,23 @@ def _build_arena(ctx: AppContext) -> None:
         state = {**state, "errors": {side: c.error for side, c in zip("ab", columns) if c.error}}
         yield [gr.update(), gr.update(), state, gr.update()] + [gr.update(interactive=True)] * len(votes)
 
-    def vote(outcome: str, state: dict | None) -> list:
+    def vote(outcome: str, state: dict | None, request: gr.Request) -> list:
         if not state or state.get("voted"):
             gr.Warning("Send a prompt to start a battle first.")
             return [gr.update()] * (3 + len(votes))
-        a, b = Contender(**state["a"]), Contender(**state["b"])
-        record_vote(VoteStore(), a, b, outcome)
-        return [{**state, "voted": True}, _reveal(ctx.registry, a, b, outcome, state.get("errors") or {}),
+        current = Battle.from_dict(state)
+        try:
+            arena.vote(current, outcome, ctx.visitor(request))
+        except PlaygroundError as exc:  # already voted (say, a second click), over the limit, too old
+            raise gradio_error(exc) from exc
+        return [{**state, "voted": True},
+                _reveal(ctx.registry, current.a, current.b, outcome, state.get("errors") or {}),
                 standings()] + [gr.update(interactive=False)] * len(votes)
+
+    def voter(outcome: str):
+        def cast(state: dict | None, request: gr.Request) -> list:
+            return vote(outcome, state, request)
+        return cast
 
     def stopped(state: dict | None) -> list:
         can_vote = bool(state) and not state.get("voted")
@@ -257,10 +265,12 @@ def _build_arena(ctx: AppContext) -> None:
                               api_visibility="private", concurrency_limit=ctx.settings.concurrency_limit,
                               show_progress="hidden")
     running.then(_idle, None, [send, stop], api_visibility="private", queue=False, show_progress="hidden")
+    # Gradio's page runs `then` only after success: a refused battle (over the limit) must bring Send back too.
+    running.failure(_idle, None, [send, stop], api_visibility="private", queue=False, show_progress="hidden")
     stop.click(stopped, battle, [send, stop] + votes, cancels=[running], api_visibility="private", queue=False,
                show_progress="hidden")
     for key, button in buttons.items():
-        button.click(lambda s, k=key: vote(k, s), battle, [battle, reveal, table] + votes,
+        button.click(voter(key), battle, [battle, reveal, table] + votes,
                      api_visibility="private", show_progress="hidden")
     new.click(lambda: [[], [], None, ""] + [gr.update(interactive=False)] * len(votes), None,
               [chat_a, chat_b, battle, reveal] + votes, api_visibility="private", queue=False,

@@ -1,8 +1,9 @@
 """The Compare tab in a real browser: a side-by-side run with a follow-up and Stop, a blind vote that
-survives an app restart."""
+survives an app restart, and the per-visitor battle limit."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -21,8 +22,10 @@ def votes_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app_url(browser, votes_file):
-    """This module's own app, voting into a temporary file (overrides the shared fixture)."""
-    with app_subprocess(env={**APP_ENV, "ARENA_VOTES_PATH": str(votes_file)}, offline=True) as (url, _):
+    """This module's own app, voting into a temporary file (overrides the shared fixture),
+    with one arena battle an hour per visitor."""
+    env = {**APP_ENV, "ARENA_VOTES_PATH": str(votes_file), "ARENA_BATTLES_PER_HOUR": "1"}
+    with app_subprocess(env=env, offline=True) as (url, _):
         yield url
 
 
@@ -111,7 +114,16 @@ def test_blind_vote_reveals_names_and_persists_across_a_restart(page, browser, v
     expect(board).to_contain_text(winner)
     expect(board).to_contain_text(loser)
     shot(page, screenshots, "compare-arena-vote")
-    assert len(votes_file.read_text().splitlines()) == 1
+    lines = votes_file.read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["battle"]  # the vote names its battle
+
+    # The next prompt would start a second battle: over this app's limit of one an hour, refused at once.
+    page.locator("#arena-prompt textarea").fill("another battle")
+    page.locator("#arena-send").click()
+    toast = page.get_by_test_id("toast-body").filter(has_text="Too many battles")
+    expect(toast).to_contain_text("Too many battles: 1 an hour at most. Try again in 60 min.", timeout=20_000)
+    expect(page.locator("#arena-send")).to_be_visible()
+    expect(reveal).to_contain_text("Model A was Fake Provider")  # the finished battle stays as it was
 
     # A new app process reads the same votes file: the leaderboard still counts the vote.
     with app_subprocess(env={**APP_ENV, "ARENA_VOTES_PATH": str(votes_file)}, offline=True) as (url, _):
