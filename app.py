@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         share=args.share or settings.share,
         max_threads=settings.max_active_events,
         max_file_size=settings.max_upload_bytes,  # refused while receiving, before it is stored
+        state_session_capacity=settings.max_sessions,  # Gradio's sessions, least recently used dropped
         css=CSS,
     )
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,24 +69,156 @@ class Visitor:
 
 
 class VisitorStore:
-    """Visitors by session id; thread-safe."""
+    """Visitors by session id; thread-safe, bounded, and expiring when idle.
 
-    def __init__(self) -> None:
-        self._visitors: dict[str, Visitor] = {}
+    - Idle: a visitor unused for `idle_seconds` has its provider state released (`Visitor.release()`:
+      per-visitor clients closed, their threads end, conversations forgotten), as Clear does; its
+      credentials stay (in a fresh Visitor for the same session), so a tab that comes back keeps them.
+    - Bounded: past `max_visitors` entries the least recently used are dropped and released.
+    - In use: a visitor held by a call (`hold`/`unhold`, or `with lease(...)`) is never released
+      by either rule, however long the call; its idle time starts when the last hold ends.
+
+    Expiry needs no thread of its own: `get` and `hold` release what has expired (looking only at
+    the oldest entries), and `sweep()` does the same for an app with no traffic. Release callbacks
+    that may block (closing a client joins its thread) run in a short-lived thread when called on
+    an event loop. `None` for a bound means unbounded.
+    """
+
+    def __init__(self, *, max_visitors: int | None = None, idle_seconds: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_visitors = max_visitors
+        self.idle_seconds = idle_seconds
+        self._clock = clock
+        self._visitors: OrderedDict[str, Visitor] = OrderedDict()  # least recently used first
+        self._last_used: dict[str, float] = {}
+        self._loaded: OrderedDict[str, None] = OrderedDict()  # used since their last idle release
+        self._holds: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def get(self, session_id: str) -> Visitor:
+        """The visitor for `session_id` (created on first use), marked as used now."""
+        return self._use(session_id, hold=False)
+
+    def hold(self, session_id: str) -> Visitor:
+        """`get`, and keep the visitor from expiring until the matching `unhold`."""
+        return self._use(session_id, hold=True)
+
+    def unhold(self, session_id: str) -> None:
+        """End one hold; the visitor counts as used now."""
         with self._lock:
-            visitor = self._visitors.get(session_id)
-            if visitor is None:
-                visitor = self._visitors[session_id] = Visitor(session_id=session_id)
-            return visitor
+            count = self._holds.get(session_id, 0) - 1
+            if count > 0:
+                self._holds[session_id] = count
+            else:
+                self._holds.pop(session_id, None)
+            if session_id in self._visitors:
+                self._touch(session_id, self._clock())
+
+    @contextmanager
+    def lease(self, session_id: str) -> Iterator[Visitor]:
+        """Hold the visitor for the duration of a `with` block (one call)."""
+        visitor = self.hold(session_id)
+        try:
+            yield visitor
+        finally:
+            self.unhold(session_id)
 
     def release(self, session_id: str) -> None:
+        """Drop the visitor now and release its state (the browser tab closed)."""
         with self._lock:
-            visitor = self._visitors.pop(session_id, None)
+            visitor = self._forget(session_id)
         if visitor is not None:
             visitor.release()
 
+    def sweep(self) -> int:
+        """Release whatever has expired; returns how many visitors were released."""
+        with self._lock:
+            expired = self._expire(self._clock())
+        self._dispose(expired)
+        return len(expired)
+
+    def in_use(self, session_id: str) -> bool:
+        with self._lock:
+            return self._holds.get(session_id, 0) > 0
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._visitors
+
     def __len__(self) -> int:
         return len(self._visitors)
+
+    # -- internals (under the lock) ---------------------------------------------------------------
+    def _use(self, session_id: str, *, hold: bool) -> Visitor:
+        with self._lock:
+            now = self._clock()
+            visitor = self._visitors.get(session_id)
+            if visitor is None:
+                visitor = self._visitors[session_id] = Visitor(session_id=session_id)
+            if hold:
+                self._holds[session_id] = self._holds.get(session_id, 0) + 1
+            self._touch(session_id, now)
+            expired = self._expire(now)
+        self._dispose(expired)
+        return visitor
+
+    def _touch(self, session_id: str, now: float) -> None:
+        self._visitors.move_to_end(session_id)
+        self._last_used[session_id] = now
+        self._loaded[session_id] = None
+        self._loaded.move_to_end(session_id)
+
+    def _forget(self, session_id: str) -> Visitor | None:
+        self._last_used.pop(session_id, None)
+        self._loaded.pop(session_id, None)
+        return self._visitors.pop(session_id, None)
+
+    def _expire(self, now: float) -> list[Visitor]:
+        """Visitors to release now: the least recently used beyond the bound (dropped), then the
+        idle ones (kept). Only the oldest entries are looked at, plus any held ones among them."""
+        expired: list[Visitor] = []
+        excess = len(self._visitors) - self.max_visitors if self.max_visitors else 0
+        if excess > 0:
+            oldest = []
+            for session_id in self._visitors:
+                if len(oldest) >= excess:
+                    break
+                if not self._holds.get(session_id):
+                    oldest.append(session_id)
+            expired += [v for v in map(self._forget, oldest) if v is not None]
+        if self.idle_seconds:
+            since = now - self.idle_seconds
+            idle = []
+            for session_id in self._loaded:
+                if self._last_used[session_id] > since:
+                    break
+                if not self._holds.get(session_id):
+                    idle.append(session_id)
+            for session_id in idle:
+                # A fresh visitor with the same credentials takes the entry, so a call arriving while
+                # the old one's callbacks run never gets a visitor whose state is being torn down.
+                del self._loaded[session_id]
+                old = self._visitors[session_id]
+                self._visitors[session_id] = dataclasses.replace(old, state={}, _releasers=[])
+                expired.append(old)
+        return expired
+
+    @staticmethod
+    def _dispose(visitors: list[Visitor]) -> None:
+        """Release expired visitors; off the event loop when a release callback might block."""
+        if not visitors:
+            return
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:
+            on_loop = False
+        if on_loop and any(v._releasers for v in visitors):
+            threading.Thread(target=VisitorStore._release_all, args=(visitors,), name="visitor-release",
+                             daemon=True).start()
+        else:
+            VisitorStore._release_all(visitors)
+
+    @staticmethod
+    def _release_all(visitors: list[Visitor]) -> None:
+        for visitor in visitors:
+            visitor.release()

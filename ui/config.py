@@ -32,6 +32,11 @@ class AppSettings:
     #: Fair use per visitor (0 = unlimited): provider calls running at once, and started per minute.
     visitor_max_streams: int = 4
     visitor_per_minute: int = 30
+    #: Sessions kept at once, in Gradio's state holder (`state_session_capacity`) and in the app's
+    #: per-visitor store; past it the least recently used are released (never one with a call running).
+    max_sessions: int = 1000
+    #: Seconds after which an idle visitor's provider state (Space clients, conversations) is released.
+    visitor_idle_seconds: float = 900.0
     #: Bounds on one whole chat request.
     max_messages: int = 200
     max_request_chars: int = 400_000
@@ -62,6 +67,8 @@ class AppSettings:
             oauth=is_public_space(),
             visitor_max_streams=env_int("PLAYGROUND_VISITOR_MAX_STREAMS", 4, minimum=0),
             visitor_per_minute=env_int("PLAYGROUND_VISITOR_PER_MINUTE", 30, minimum=0),
+            max_sessions=env_int("PLAYGROUND_MAX_SESSIONS", 1000, minimum=10),
+            visitor_idle_seconds=env_float("PLAYGROUND_VISITOR_IDLE_SECONDS", 900.0, minimum=1.0),
             max_messages=env_int("PLAYGROUND_MAX_MESSAGES", 200, minimum=2),
             max_request_chars=env_int("PLAYGROUND_MAX_REQUEST_CHARS", 400_000, minimum=100),
             max_request_images=env_int("PLAYGROUND_MAX_REQUEST_IMAGES", 16, minimum=1),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import uuid
+import weakref
 
 import gradio as gr
 from gradio.utils import get_upload_folder
@@ -36,7 +39,12 @@ class AppContext:
             registry, max_prompt_chars=settings.max_prompt_chars,
             limits=RequestLimits(settings.max_messages, settings.max_request_chars, settings.max_request_images),
             fair_use=FairUse(settings.visitor_max_streams, settings.visitor_per_minute))
-        self.visitors = VisitorStore()
+        self.visitors = VisitorStore(max_visitors=settings.max_sessions, idle_seconds=settings.visitor_idle_seconds)
+        #: Seconds between sweeps for idle visitors when no request comes (see `_visitor_for_call`).
+        self.sweep_interval = min(60.0, max(1.0, settings.visitor_idle_seconds / 4))
+        self._held: weakref.WeakKeyDictionary[asyncio.Task, set[str]] = weakref.WeakKeyDictionary()
+        self._held_lock = threading.Lock()
+        self._swept_loop: asyncio.AbstractEventLoop | None = None
         self.pacer = FramePacer(settings.frame_interval, max_interval=settings.frame_interval_max)
 
     def history_reader(self) -> HistoryReader:
@@ -46,7 +54,7 @@ class AppContext:
     def visitor(self, request: gr.Request | None) -> Visitor:
         """The visitor behind a request, with this call's per-request headers applied."""
         session_id = getattr(request, "session_hash", None) or f"anonymous-{uuid.uuid4().hex}"
-        visitor = self.visitors.get(session_id)
+        visitor = self._visitor_for_call(session_id)
         headers = getattr(request, "headers", None) or {}
         visitor.ip_token = headers.get(IP_TOKEN_HEADER) or None
         visitor.limit_key = visitor_key(request, session_id)
@@ -58,6 +66,55 @@ class AppContext:
             visitor.set_credentials(hf_token=header_token or visitor.hf_token,
                                     huggingchat_cookie=header_cookie or visitor.huggingchat_cookie)
         return visitor
+
+    def _visitor_for_call(self, session_id: str) -> Visitor:
+        """The visitor, held (never expired) until the asyncio task running this call ends.
+
+        Gradio runs each queued event, every step of a stream included, in one task, so the hold
+        lasts exactly as long as the call. Outside a task (a sync handler in a worker thread) the
+        visitor is only marked as used. Also starts the idle sweep on this event loop.
+        """
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no event loop in this thread
+            task = None
+        if task is None:
+            return self.visitors.get(session_id)
+        self._sweep_on(task.get_loop())
+        with self._held_lock:
+            held = self._held.get(task)
+            if held is None:
+                held = self._held[task] = set()
+                task.add_done_callback(self._end_holds)
+            first = session_id not in held
+            held.add(session_id)
+        return self.visitors.hold(session_id) if first else self.visitors.get(session_id)
+
+    def _end_holds(self, task: asyncio.Task) -> None:
+        with self._held_lock:
+            held = self._held.pop(task, set())
+        for session_id in held:
+            self.visitors.unhold(session_id)
+
+    def _sweep_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Release idle visitors every `sweep_interval` seconds on `loop`, also when no request comes.
+
+        A timer on the server's own event loop (no thread, nothing to cancel: a closed loop drops it),
+        started with the first call; requests also sweep as they come (`VisitorStore.get`).
+        """
+        with self._held_lock:
+            if loop is self._swept_loop:
+                return
+            self._swept_loop = loop
+
+        def tick() -> None:
+            try:
+                self.visitors.sweep()
+            except Exception:  # never let a failing release stop the sweeps
+                logger.exception("Sweeping idle visitors failed")
+            loop.call_later(self.sweep_interval, tick)
+
+        loop.call_later(self.sweep_interval, tick)
 
     def forget_conversations(self, request: gr.Request | None) -> None:
         """Drop the visitor's provider-side conversation state (kept credentials), e.g. on Clear."""
