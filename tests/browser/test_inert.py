@@ -26,6 +26,7 @@ from tests.support.servers import free_port
 from .helpers import open_app, open_tab, send, shot, wait_answered
 
 CAPTION = "Fake Provider · echo"
+SLOW = 30_000  # ms: CI shares two cores; the server may be busy with other tests' streams
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
 
@@ -159,7 +160,7 @@ def test_hostile_answer_reasoning_and_sources_render_inert(page, recorder, scree
     open_app(page)
     panel = page.locator("#tab-text")
     send(panel, encoded("hostile-all:", hostile(recorder.base)))
-    wait_answered(panel, CAPTION)
+    wait_answered(panel, CAPTION, timeout=SLOW)
     bots = panel.get_by_test_id("bot")
     expect(bots.filter(has_text="Sign in again").first).to_be_visible()
     bots.get_by_role("button", name="Thinking").click()  # collapsed once the answer came: open it
@@ -202,8 +203,7 @@ def test_provider_error_with_html_reads_as_text(page, recorder, screenshots):
     panel = page.locator("#tab-text")
     send(panel, encoded("fail-html:", detail))
     toast = page.get_by_test_id("toast-body").filter(has_text="service unavailable")
-    expect(toast).to_be_visible()
-    expect(toast).to_contain_text(f"Fake Provider: service unavailable ({detail})")
+    expect(toast).to_contain_text(f"Fake Provider: service unavailable ({detail})", timeout=SLOW)
     assert live_elements(toast) == {}
     expect(toast.locator("b, strong, form, input, img")).to_have_count(0)
 
@@ -222,7 +222,7 @@ def test_image_tab_error_toast_reads_as_text(page, recorder):
     panel.get_by_label("Prompt", exact=True).fill(encoded("fail-html:", detail))
     panel.get_by_role("button", name="Generate").click()
     toast = page.get_by_test_id("toast-body").filter(has_text="service unavailable")
-    expect(toast).to_contain_text(f"({detail})", timeout=20_000)
+    expect(toast).to_contain_text(f"({detail})", timeout=SLOW)
     assert live_elements(toast) == {}
     expect(toast.locator("i, input, img")).to_have_count(0)
     assert_no_request(page, recorder)
@@ -236,7 +236,7 @@ def test_compare_columns_render_answers_and_errors_inert(page, recorder, screens
     prompt.fill(encoded("hostile-all:", hostile(recorder.base)))
     page.locator("#compare-send").click()
     for n in (1, 2):
-        expect(page.locator(f"#compare-stats-{n}")).to_contain_text("s total", timeout=20_000)
+        expect(page.locator(f"#compare-stats-{n}")).to_contain_text("s total", timeout=SLOW)
         expect(page.locator(f"#compare-chat-{n}").get_by_test_id("bot").filter(
             has_text="Sign in again").first).to_be_visible()
         scroll_through(page.locator(f"#compare-chat-{n}").get_by_role("log"))
@@ -247,10 +247,11 @@ def test_compare_columns_render_answers_and_errors_inert(page, recorder, screens
     prompt.fill(encoded("fail-html:", detail))
     prompt.press("Enter")
     stats = page.locator("#compare-stats-1")
-    expect(stats).to_contain_text(f"({detail})", timeout=20_000)
+    expect(stats).to_contain_text(f"({detail})", timeout=SLOW)
     assert live_elements(page.locator("#compare-stats-1, #compare-stats-2")) == {}
     expect(stats.locator("b, img")).to_have_count(0)
-    expect(page.locator("#compare-chat-1").get_by_test_id("bot").filter(has_text=detail)).to_have_count(1)
+    expect(page.locator("#compare-chat-1").get_by_test_id("bot").filter(has_text=detail)).to_have_count(
+        1, timeout=SLOW)
     assert live_elements(columns) == {}
     assert page.evaluate("window.__pwned") is None
     shot(page, screenshots, "inert-compare")
