@@ -230,8 +230,14 @@ def test_a_long_streamed_answer_stays_cheap_per_frame():
     block = "Text with `code <x>` and <b>html</b>.\n\n```py\nif a < b:\n    pass\n```\n\n"
     answer = block * 300
     frames = [answer[:end] for end in range(len(answer) - 2000, len(answer), 40)] + [answer]
+    from ui import inert
+
     neutralise_markdown(frames[0])
+    before = inert._neutral_piece_cached.cache_info()
     outputs = [neutralise_markdown(frame) for frame in frames]
+    after = inert._neutral_piece_cached.cache_info()
+    assert after.hits - before.hits >= 250 * len(frames)  # earlier blocks are not parsed again
+    assert after.misses - before.misses <= 2 * len(frames)
     assert all("<b>" not in out for out in outputs)
     assert outputs[-1].count("if a < b:") == 300
 
