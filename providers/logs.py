@@ -31,15 +31,13 @@ are longer; the patterns above still catch `hf_…` tokens, `Bearer …`, `cooki
 
 MATCH_CHARS = 64
 """Secrets are matched by at most this many leading characters; when a longer one matches, the rest
-of its run of non-whitespace is redacted with it. Bounds the work per position of a log line."""
+of its run (see SecretRegistry.redact) is redacted with it. Bounds the work per position of a line."""
 
 REBUILD_AFTER = 32
 """When this many secrets were registered since the full pattern was built, it is rebuilt in a
 background thread; meanwhile a small pattern of just those (compiled when next needed) covers them."""
 
 _WHITESPACE = re.compile(r"\s")
-# Where a secret can be: a run of non-whitespace at least as long as the shortest secret.
-_RUN = re.compile(rf"\S{{{MIN_SECRET_CHARS},}}")
 
 try:  # compile without re's module cache, which would keep up to 512 stale patterns alive
     from re import _compiler as _sre_compiler  # Python 3.11+
@@ -51,6 +49,11 @@ def looks_like_credential(value: object) -> bool:
     """Whether a value could be a token or cookie worth redacting everywhere: a string of at least
     MIN_SECRET_CHARS characters without whitespace."""
     return isinstance(value, str) and len(value) >= MIN_SECRET_CHARS and not _WHITESPACE.search(value)
+
+
+def _runs_of(chars: Iterable[str]) -> re.Pattern[str]:
+    """Runs of at least MIN_SECRET_CHARS of `chars`: where secrets made of those characters can be."""
+    return _sre_compiler.compile(f"[{''.join(map(re.escape, sorted(chars)))}]{{{MIN_SECRET_CHARS},}}", 0)
 
 
 def _pattern_for(keys: Iterable[str]) -> re.Pattern[str] | None:
@@ -80,12 +83,32 @@ def _trie_regex(keys: list[str], depth: int) -> str:
     return shared + (f"(?:{body})?" if ends_here else body)
 
 
+def _redact_spans(text: str, patterns: list[re.Pattern[str]]) -> str:
+    """`text` with what any of `patterns` matches redacted; overlapping matches (one secret the start
+    of another, found by different patterns) are redacted as one."""
+    spans = sorted(match.span() for pattern in patterns for match in pattern.finditer(text))
+    if not spans:
+        return text
+    parts, done = [], 0
+    start, end = spans[0]
+    for next_start, next_end in spans[1:]:
+        if next_start < end:
+            end = max(end, next_end)
+            continue
+        parts += [text[done:start], REDACTED]
+        done, start, end = end, next_start, next_end
+    parts += [text[done:start], REDACTED, text[end:]]
+    return "".join(parts)
+
+
 class SecretRegistry:
     """A bounded set of secrets (most recent kept) and the patterns that redact them; thread-safe.
 
-    Redacting costs time in proportion to the text, not to the number of secrets: two compiled
-    tries do the matching, a full one rebuilt in the background every REBUILD_AFTER new secrets
-    and a small one (compiled when first needed) for the secrets registered since.
+    Redacting costs time in proportion to the text, not to the number of secrets. A character class
+    of every character the secrets use finds the runs of text a secret could be in (ordinary log
+    text, split by spaces, quotes, slashes and the like, has few long ones); in those runs, two
+    compiled tries do the matching: a full one rebuilt in the background every REBUILD_AFTER new
+    secrets and a small one (compiled when first needed) for the secrets registered since.
     """
 
     def __init__(self, limit: int = MAX_SECRETS, rebuild_after: int = REBUILD_AFTER) -> None:
@@ -93,11 +116,13 @@ class SecretRegistry:
         self._rebuild_after = rebuild_after
         self._lock = threading.Lock()
         self._compile_lock = threading.Lock()
-        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._keys: OrderedDict[str, frozenset[str]] = OrderedDict()  # key: the characters of its secret
         self._version = 0  # bumped whenever the keys or the built pattern change
         self._built: re.Pattern[str] | None = None
         self._built_keys: frozenset[str] = frozenset()
-        self._fresh: re.Pattern[str] | None = None  # the keys not in _built_keys, as of _fresh_version
+        self._built_chars: frozenset[str] = frozenset()
+        # As of _fresh_version: the runs to search, and the pattern for the keys not in _built_keys.
+        self._matchers: tuple[re.Pattern[str], list[re.Pattern[str]]] | None = None
         self._fresh_version = 0
         self._pending = 0  # keys not in _built_keys
         self._builder: threading.Thread | None = None
@@ -112,12 +137,15 @@ class SecretRegistry:
         """Remember a secret (if it looks like a credential; see looks_like_credential). True if kept."""
         if not looks_like_credential(value):
             return False
-        key = value[:MATCH_CHARS]
+        key, chars = value[:MATCH_CHARS], frozenset(value)
         with self._lock:
             if key in self._keys:
                 self._keys.move_to_end(key)
+                if not chars <= self._keys[key]:  # a longer secret with the same start
+                    self._keys[key] |= chars
+                    self._version += 1
                 return True
-            self._keys[key] = None
+            self._keys[key] = chars
             if key not in self._built_keys:
                 self._pending += 1
             while len(self._keys) > self._limit:
@@ -137,17 +165,14 @@ class SecretRegistry:
         """`text` with every registered secret replaced by REDACTED."""
         if len(text) < MIN_SECRET_CHARS:
             return text
-        patterns = self._patterns()
-        if not patterns:
+        matchers = self._current_matchers()
+        if matchers is None:
             return text
-
-        def clean(run: re.Match[str]) -> str:
-            value = run.group()
-            for pattern in patterns:
-                value = pattern.sub(REDACTED, value)
-            return value
-
-        return _RUN.sub(clean, text)
+        runs, patterns = matchers
+        if len(patterns) == 1:
+            (pattern,) = patterns
+            return runs.sub(lambda run: pattern.sub(REDACTED, run.group()), text)
+        return runs.sub(lambda run: _redact_spans(run.group(), patterns), text)
 
     def wait_until_built(self, timeout: float | None = None) -> None:
         """Wait for a background rebuild to finish (for tests and benchmarks; redaction never needs to)."""
@@ -158,21 +183,25 @@ class SecretRegistry:
                 return
             builder.join(remaining)
 
-    def _patterns(self) -> list[re.Pattern[str]]:
+    def _current_matchers(self) -> tuple[re.Pattern[str], list[re.Pattern[str]]] | None:
+        """The runs to search and the patterns to apply in them (None: no secrets)."""
         with self._lock:
             if self._fresh_version == self._version:
-                return [p for p in (self._built, self._fresh) if p is not None]
-        with self._compile_lock:  # one thread compiles; the others then use its pattern
+                return self._matchers
+        with self._compile_lock:  # one thread compiles; the others then use its patterns
             with self._lock:
-                built, version = self._built, self._version
+                version = self._version
                 if self._fresh_version == version:
-                    return [p for p in (built, self._fresh) if p is not None]
+                    return self._matchers
+                built = self._built
                 keys = [key for key in self._keys if key not in self._built_keys]
-            fresh = _pattern_for(keys)
+                chars = self._built_chars.union(*self._keys.values())
+            patterns = [p for p in (built, _pattern_for(keys)) if p is not None]
+            matchers = (_runs_of(chars), patterns) if patterns else None
             with self._lock:
                 if self._version == version:
-                    self._fresh, self._fresh_version = fresh, version
-            return [p for p in (built, fresh) if p is not None]
+                    self._matchers, self._fresh_version = matchers, version
+            return matchers
 
     def _rebuild(self) -> None:
         """Background thread: compile the full pattern until few secrets are left outside it."""
@@ -180,9 +209,10 @@ class SecretRegistry:
             while True:
                 with self._lock:
                     keys = list(self._keys)
+                    chars = frozenset().union(*self._keys.values())
                 built = _pattern_for(keys)
                 with self._lock:
-                    self._built, self._built_keys = built, frozenset(keys)
+                    self._built, self._built_keys, self._built_chars = built, frozenset(keys), chars
                     self._pending = sum(key not in self._built_keys for key in self._keys)
                     self._version += 1
                     if self._pending < self._rebuild_after:
