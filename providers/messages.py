@@ -21,6 +21,8 @@ from .media import ImageLimits, PreparedImage, prepare_image
 
 Role = Literal["system", "user", "assistant"]
 _ROLES = ("system", "user", "assistant")
+#: Stands in for an earlier image whose file was deleted (e.g. after PLAYGROUND_CACHE_MAX_AGE).
+GONE_IMAGE_NOTE = "[an image that is no longer available]"
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif"}
 
 
@@ -46,9 +48,12 @@ class HistoryReader:
         self.limits = limits or ImageLimits.from_env()
 
     def read(self, history: Iterable[Any] | None) -> list[Message]:
+        """Messages from a history. Images of earlier turns whose files are gone (the app's cache
+        deletes old uploads) are left out with a note; a missing image in the last turn is an error."""
         messages: list[Message] = []
-        for entry in history or []:
-            message = self._message(entry)
+        entries = list(history or [])
+        for index, entry in enumerate(entries):
+            message = self._message(entry, last=index == len(entries) - 1)
             if message is None:
                 continue
             append_turn(messages, message)
@@ -59,7 +64,7 @@ class HistoryReader:
                 )
         return messages
 
-    def _message(self, entry: Any) -> Message | None:
+    def _message(self, entry: Any, *, last: bool = True) -> Message | None:
         if hasattr(entry, "role") and hasattr(entry, "content"):  # gr.ChatMessage-like objects
             entry = {"role": entry.role, "content": entry.content,
                      "metadata": getattr(entry, "metadata", None)}
@@ -72,40 +77,40 @@ class HistoryReader:
         if role == "assistant" and isinstance(metadata, dict) and metadata.get("title"):
             return None  # thinking / sources blocks are display-only
         message = Message(role=role)
-        self._add_content(message, entry.get("content"))
+        self._add_content(message, entry.get("content"), last)
         if not message.text and not message.images:
             return None
         return message
 
-    def _add_content(self, message: Message, content: Any) -> None:
+    def _add_content(self, message: Message, content: Any, last: bool) -> None:
         if content is None:
             return
         if isinstance(content, str):
             _append_text(message, content)
         elif isinstance(content, (list, tuple)):
             for part in content:
-                self._add_content(message, part)
+                self._add_content(message, part, last)
         elif isinstance(content, dict):
-            self._add_part(message, content)
+            self._add_part(message, content, last)
         else:
             raise InputError(f"Unsupported message content of type {type(content).__name__}.")
 
-    def _add_part(self, message: Message, part: dict) -> None:
+    def _add_part(self, message: Message, part: dict, last: bool) -> None:
         kind = part.get("type")
         if kind == "text":
             _append_text(message, str(part.get("text") or ""))
         elif kind == "file":
-            self._add_file(message, part.get("file") or {})
+            self._add_file(message, part.get("file") or {}, last)
         elif kind == "image_url":
-            self._add_file(message, {"url": (part.get("image_url") or {}).get("url")})
+            self._add_file(message, {"url": (part.get("image_url") or {}).get("url")}, last)
         elif "path" in part or "url" in part:
-            self._add_file(message, part)
+            self._add_file(message, part, last)
         elif "component" in part and isinstance(part.get("value"), dict):
-            self._add_file(message, part["value"])
+            self._add_file(message, part["value"], last)
         elif "text" in part:
             _append_text(message, str(part["text"]))
 
-    def _add_file(self, message: Message, file: dict) -> None:
+    def _add_file(self, message: Message, file: dict, last: bool) -> None:
         path = file.get("path")
         url = file.get("url") or ""
         mime = str(file.get("mime_type") or "")
@@ -114,7 +119,11 @@ class HistoryReader:
                 raise InputError(f"{Path(path).name!r} is not an image ({mime}).")
             if not mime and Path(path).suffix.lower() not in _IMAGE_SUFFIXES:
                 raise InputError(f"{Path(path).name!r} is not an image file.")
-            message.images.append(prepare_image(self._checked_path(path), self.limits))
+            checked = self._checked_path(path)
+            if not last and not checked.exists():
+                _append_text(message, GONE_IMAGE_NOTE)
+                return
+            message.images.append(prepare_image(checked, self.limits))
         elif url.startswith("data:"):
             message.images.append(prepare_image(_decode_data_url(url), self.limits))
         elif url:

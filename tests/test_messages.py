@@ -87,3 +87,26 @@ def test_empty_messages_are_dropped_and_system_kept():
         {"role": "system", "content": "be nice"}, {"role": "user", "content": "  "},
         {"role": "user", "content": None}, {"role": "user", "content": "hi"}])
     assert [(m.role, m.text) for m in messages] == [("system", "be nice"), ("user", "hi")]
+
+
+def test_an_earlier_image_whose_file_is_gone_becomes_a_note(tmp_path):
+    """The app's cache deletes old uploads; a conversation saved in the browser must still go on."""
+    from PIL import Image
+
+    from providers.errors import InputError
+    from providers.messages import GONE_IMAGE_NOTE, HistoryReader
+
+    kept = tmp_path / "kept.png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(kept)
+    gone = str(tmp_path / "gone.png")
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "look"}, {"type": "file", "file": {"path": gone}}]},
+        {"role": "assistant", "content": "a red square"},
+        {"role": "user", "content": [{"type": "text", "text": "and this?"},
+                                     {"type": "file", "file": {"path": str(kept)}}]},
+    ]
+    messages = HistoryReader(allowed_dirs=[tmp_path]).read(history)
+    assert messages[0].text == f"look\n\n{GONE_IMAGE_NOTE}" and messages[0].images == []
+    assert len(messages[2].images) == 1
+    with pytest.raises(InputError):  # the new message's own image must exist
+        HistoryReader(allowed_dirs=[tmp_path]).read([*history[:2], history[0]])
