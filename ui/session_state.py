@@ -9,10 +9,12 @@ touches only its own inputs and outputs, and the whole dict is read only by the 
 `install(demo)` makes the sessions of that one Blocks build the same entries lazily:
 `LazyConfigValues` is a dict that computes an entry on first access (`__missing__`), answers
 `in` for every block as the eager dict did, and computes whatever is missing before anything
-iterates, compares or removes, so what Gradio reads is what it would have read. Every other
-Blocks in the process keeps Gradio's own SessionState. The rest of `__init__` is kept as is:
-`copy(blocks.default_config)` also walks the app (a shallow copy of the block and event dicts),
-but costs ~3 µs and ~14 KB per session, so it is left alone.
+iterates, compares or removes, so what Gradio reads is what it would have read. The values
+Gradio writes into entries on every event (`_update_value_in_config`, for each input and output)
+wait beside an entry not computed yet and go into it when it is, so a chat event computes none.
+Every other Blocks in the process keeps Gradio's own SessionState. The rest of `__init__` is
+kept as is: `copy(blocks.default_config)` also walks the app (a shallow copy of the block and
+event dicts), but costs ~3 µs and ~14 KB per session, so it is left alone.
 
 The adaptation is tied to gradio 6.31.0 and to the exact source of gradio/state_holder.py;
 if either differs, `install` logs a warning and leaves Gradio as it is.
@@ -47,16 +49,31 @@ class LazyConfigValues(dict):
 
     Holds the app's block dict (shared, never copied): a key of it that is not stored yet is
     computed from the block the session started with, exactly as Gradio's eager loop does
-    (`config_for_block(id, [], block)`). Iteration, length, equality, copies and removals first
-    compute what is missing, in the app's block order, so they see the eager dict.
+    (`config_for_block(id, [], block)`). A value Gradio writes into an entry not computed yet
+    (`set_value`, what every event does for its inputs and outputs) waits beside it and is written
+    in when the entry is computed. Iteration, length, equality, copies and removals first compute
+    what is missing, in the app's block order, so they see the eager dict.
     """
 
-    __slots__ = ("_origin", "_complete")
+    __slots__ = ("_origin", "_complete", "_values")
 
     def __init__(self, origin: dict[int, Any]) -> None:
         super().__init__()
         self._origin = origin
         self._complete = False
+        self._values: dict[Any, Any] | None = None  # values for entries not computed yet
+
+    def set_value(self, key: Any, value: Any) -> bool:
+        """Gradio's `_update_value_in_config` for an entry not computed yet: keep `value` for it.
+
+        False when the entry exists (or the key is not the app's): the caller writes it as Gradio does.
+        """
+        if self._complete or dict.__contains__(self, key) or key not in self._origin:
+            return False
+        if self._values is None:
+            self._values = {}
+        self._values[key] = value
+        return True
 
     # -- lookups: one entry at a time ----------------------------------------------------------
     def __missing__(self, key: Any) -> dict:
@@ -64,10 +81,23 @@ class LazyConfigValues(dict):
             raise KeyError(key)
         return self._compute(key)
 
+    def _build(self, key: Any, block: Any) -> dict:
+        config = BlocksConfig.config_for_block(key, [], block)
+        if self._values and key in self._values:
+            value = self._values.pop(key)
+            if "props" in config:
+                config["props"]["value"] = value
+        return config
+
     def _compute(self, key: Any) -> dict:
-        value = BlocksConfig.config_for_block(key, [], self._origin[key])
-        dict.__setitem__(self, key, value)
-        return value
+        config = self._build(key, self._origin[key])
+        dict.__setitem__(self, key, config)
+        return config
+
+    def __setitem__(self, key: Any, config: Any) -> None:
+        if self._values:
+            self._values.pop(key, None)  # a new entry replaces the one the value was for
+        dict.__setitem__(self, key, config)
 
     def __contains__(self, key: object) -> bool:
         return dict.__contains__(self, key) or (not self._complete and key in self._origin)
@@ -81,12 +111,12 @@ class LazyConfigValues(dict):
         if self._complete:
             return
         stored = dict(dict.items(self))
-        ordered = {key: stored.pop(key) if key in stored else BlocksConfig.config_for_block(key, [], block)
+        ordered = {key: stored.pop(key) if key in stored else self._build(key, block)
                    for key, block in self._origin.items()}
         ordered.update(stored)  # entries set later for blocks the app did not start with
         dict.clear(self)
         dict.update(self, ordered)
-        self._complete = True
+        self._complete, self._values = True, None
 
     def computed(self) -> int:
         """How many entries exist so far (for tests and diagnostics)."""
@@ -119,6 +149,8 @@ class LazyConfigValues(dict):
     popitem = _whole("popitem")
     setdefault = _whole("setdefault")
     clear = _whole("clear")
+    update = _whole("update")
+    __ior__ = _whole("__ior__")
     del _whole
 
     def copy(self) -> dict:
@@ -147,6 +179,11 @@ def _make_session_state(base: type) -> type:
             self._state_ttl = {}
             self.is_closed = False
             self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+
+        def _update_value_in_config(self, key: int, value: Any) -> None:
+            config = self.config_values
+            if not (isinstance(config, LazyConfigValues) and config.set_value(key, value)):
+                super()._update_value_in_config(key, value)
 
     LazySessionState.__qualname__ = LazySessionState.__name__
     return LazySessionState
