@@ -1,4 +1,4 @@
-"""Run every benchmark in turn (about 2.5 minutes on 2 cores) and collect the tables in results/ALL.md."""
+"""Run every benchmark in turn (about 8 minutes on 2 idle cores) and collect the tables in results/ALL.md."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["relay_overhead", "concurrency", "startup", "image_intake", "memory"]
+BENCHMARKS = ["relay_overhead", "concurrency", "startup", "image_intake", "memory", "api_sessions",
+              "space_threads"]
 
 
 def main() -> int:
