@@ -161,6 +161,16 @@ def merge_into(target: Message, extra: Message) -> None:
     target.images.extend(extra.images)
 
 
+def names_files(raw: Any) -> bool:
+    """Whether a raw history names any file or image (so reading it decodes images)."""
+    if isinstance(raw, dict):
+        return any(key in raw for key in ("path", "url", "file", "image_url")) or any(
+            names_files(v) for v in raw.values() if isinstance(v, (dict, list)))
+    if isinstance(raw, (list, tuple)):
+        return any(names_files(item) for item in raw)
+    return hasattr(raw, "content") and names_files(getattr(raw, "content"))
+
+
 def _append_text(message: Message, text: str) -> None:
     if text.strip():
         message.text = f"{message.text}\n\n{text}" if message.text else text

@@ -20,22 +20,13 @@ from .frames import frames
 from .image_tab import generate
 
 
-def _messages_from(raw: Any, ctx: AppContext) -> list[Message]:
+def _history_list(raw: Any, name: str) -> list:
+    """An API history parameter as a list (empty for none); anything else is an input error."""
     if raw in (None, ""):
         return []
     if not isinstance(raw, list):
-        raise InputError("'messages' must be a list of {\"role\", \"content\"} objects.")
-    return ctx.history_reader().read(raw)
-
-
-def _names_files(raw: Any) -> bool:
-    """Whether a raw history names any file or image (so reading it decodes images)."""
-    if isinstance(raw, dict):
-        return any(key in raw for key in ("path", "url", "file", "image_url")) or any(
-            _names_files(v) for v in raw.values() if isinstance(v, (dict, list)))
-    if isinstance(raw, list):
-        return any(_names_files(item) for item in raw)
-    return False
+        raise InputError(f"'{name}' must be a list of {{\"role\", \"content\"}} objects.")
+    return raw
 
 
 def build_api(ctx: AppContext) -> None:
@@ -92,10 +83,7 @@ def build_api(ctx: AppContext) -> None:
                    max_tokens: int, top_p: float, request: gr.Request):
         """Stream the cumulative reply to a conversation; the final value is the whole reply."""
         try:
-            if _names_files(messages):  # images (uploaded or data URLs) are decoded: in the image pool
-                turns = await run_image_work(_messages_from, messages, ctx)
-            else:
-                turns = _messages_from(messages, ctx)
+            turns = await ctx.read_history(_history_list(messages, "messages"))
         except PlaygroundError as exc:
             raise gradio_error(exc) from exc
         async for text in stream_reply(turns, provider, model, request, Capability.TEXT,
@@ -107,7 +95,7 @@ def build_api(ctx: AppContext) -> None:
                      temperature: float, max_tokens: int, request: gr.Request):
         """Stream the cumulative reply about the given images (and earlier turns)."""
         def read_turns() -> list[Message]:  # decodes and re-encodes images: in the image pool
-            turns = _messages_from(history, ctx)
+            turns = ctx.history_reader().read(_history_list(history, "history"))
             prepared = prepare_images(list(images or []))
             return append_turn(turns, Message(role="user", text=prompt or "", images=prepared))
 

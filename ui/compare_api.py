@@ -8,7 +8,8 @@ from typing import Any
 import gradio as gr
 
 from providers import Message, PlaygroundError
-from providers.messages import append_turn
+from providers.media import run_image_work
+from providers.messages import append_turn, names_files
 
 from .compare import Job, compare, parse_targets
 from .context import AppContext, gradio_error
@@ -49,7 +50,8 @@ def build_compare_api(ctx: AppContext) -> None:
         target reports its `error` while the others carry on."""
         try:
             sampling_params(temperature, max_tokens, top_p)  # a bad number fails once, not per column
-            jobs = compare_jobs(ctx, prompt, targets)
+            jobs = await run_image_work(compare_jobs, ctx, prompt, targets) if names_files(targets) \
+                else compare_jobs(ctx, prompt, targets)
         except PlaygroundError as exc:
             raise gradio_error(exc) from exc
         stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), system_prompt=system_prompt or "",

@@ -80,8 +80,8 @@ def column_stats(column: Column) -> str:
     return f"{text} · ⚠️ {markdown_text(column.error)}" if column.error else text
 
 
-def _conversation(ctx: AppContext, history: list | None, prompt: str) -> list[Message]:
-    messages = ctx.history_reader().read(history or [])
+async def _conversation(ctx: AppContext, history: list | None, prompt: str) -> list[Message]:
+    messages = await ctx.read_history(history or [])
     return append_turn(messages, Message(role="user", text=prompt))
 
 
@@ -143,7 +143,7 @@ def _build_side_by_side(ctx: AppContext) -> None:
         shown = [list(h) + [{"role": "user", "content": prompt}] for h in histories]
         try:
             jobs = [Job(Target(values[s.picker.provider] or "", values[s.picker.model] or ""),
-                        _conversation(ctx, h, prompt)) for s, h in zip(active, histories)]
+                        await _conversation(ctx, h, prompt)) for s, h in zip(active, histories)]
         except PlaygroundError as exc:
             raise gradio_error(exc) from exc
         stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), **params)
@@ -222,7 +222,7 @@ def _build_arena(ctx: AppContext) -> None:
         contenders = [Contender(**state["a"]), Contender(**state["b"])]
         histories = [hist_a or [], hist_b or []]
         try:
-            jobs = [Job(Target(c.provider, c.model), _conversation(ctx, h, prompt))
+            jobs = [Job(Target(c.provider, c.model), await _conversation(ctx, h, prompt))
                     for c, h in zip(contenders, histories)]
         except PlaygroundError as exc:
             raise gradio_error(exc) from exc

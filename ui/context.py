@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 import threading
 import uuid
 import weakref
@@ -12,7 +13,8 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from providers import PlaygroundError, Registry, Visitor, VisitorStore
-from providers.messages import HistoryReader
+from providers.media import run_image_work
+from providers.messages import HistoryReader, Message, names_files
 
 from .config import AppSettings
 from .frames import FramePacer
@@ -50,6 +52,13 @@ class AppContext:
     def history_reader(self) -> HistoryReader:
         """Reads history, accepting image files only from Gradio's upload folder."""
         return HistoryReader(allowed_dirs=[get_upload_folder()])
+
+    async def read_history(self, history: Any) -> list[Message]:
+        """Messages from a Gradio or API history; images are decoded in the image pool, off the loop."""
+        reader = self.history_reader()
+        if names_files(history):
+            return await run_image_work(reader.read, history)
+        return reader.read(history)
 
     def visitor(self, request: gr.Request | None) -> Visitor:
         """The visitor behind a request, with this call's per-request headers applied."""

@@ -31,7 +31,7 @@ async def continue_answer(ctx: AppContext, history: list | None, request: gr.Req
     """Yield the whole chat history while the last answer is extended."""
     history = list(history or [])
     try:
-        messages = ctx.history_reader().read(history)
+        messages = await ctx.read_history(history)
     except Exception as exc:
         yield history + error_messages(exc)
         return

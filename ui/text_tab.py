@@ -27,7 +27,7 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
     async def respond(message: str, history: list, provider_id: str, model: str, system: str,
                       temp: float, max_new: float, nucleus: float, search: bool, request: gr.Request):
         try:
-            messages = ctx.history_reader().read(history)
+            messages = await ctx.read_history(history)
         except Exception as exc:  # history is ours; a bad one must not break the chat
             yield error_messages(exc)
             return
