@@ -545,7 +545,7 @@ def visitor_limit_key(visitor: Visitor | None) -> str:
     """Who limits count against: the app's per-request key, else the session."""
     if visitor is None:
         return ""
-    return getattr(visitor, "limit_key", "") or visitor.session_id
+    return visitor.limit_key or visitor.session_id
 
 
 class Arena:
