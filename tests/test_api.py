@@ -178,3 +178,11 @@ def test_concurrent_chats_overlap_instead_of_queuing(app_url):
         for c in clients:
             c.close()
     assert results == [f"gathered {n}"] * n
+
+
+def test_api_errors_are_plain_text_not_escaped(client):
+    """Only the page's toasts escape HTML; an API caller reads the provider's message as it is."""
+    with pytest.raises(AppError) as caught:
+        client.predict(messages=[{"role": "user", "content": "fail-html:<b>bold</b> & more"}], provider="fake",
+                       model="echo", system_prompt="", temperature=0.7, max_tokens=64, top_p=0.9, api_name="/chat")
+    assert "<b>bold</b> & more" in str(caught.value) and "&lt;" not in str(caught.value)

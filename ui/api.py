@@ -15,7 +15,7 @@ from providers import Capability, InputError, Message, PlaygroundError
 from providers.media import prepare_images, run_image_work
 from providers.messages import append_turn
 
-from .context import AppContext, gradio_error
+from .context import AppContext, api_error
 from .frames import frames
 from .image_tab import generate
 
@@ -75,7 +75,7 @@ def build_api(ctx: AppContext) -> None:
         except PlaygroundError as exc:
             if turn is not None and turn.reply.text != last:
                 yield turn.reply.text  # the whole partial answer, not just the last frame sent
-            raise gradio_error(exc) from exc
+            raise api_error(exc) from exc
         if not last:  # an answer without text (e.g. only reasoning) still ends with a value
             yield last
 
@@ -85,7 +85,7 @@ def build_api(ctx: AppContext) -> None:
         try:
             turns = await ctx.read_history(_history_list(messages, "messages"))
         except PlaygroundError as exc:
-            raise gradio_error(exc) from exc
+            raise api_error(exc) from exc
         async for text in stream_reply(turns, provider, model, request, Capability.TEXT,
                                        system_prompt=system_prompt or "", temperature=temperature,
                                        max_tokens=max_tokens, top_p=top_p):
@@ -102,7 +102,7 @@ def build_api(ctx: AppContext) -> None:
         try:
             turns = await run_image_work(read_turns)
         except PlaygroundError as exc:
-            raise gradio_error(exc) from exc
+            raise api_error(exc) from exc
         async for text in stream_reply(turns, provider, model, request, Capability.VISION,
                                        temperature=temperature, max_tokens=max_tokens):
             yield text
@@ -111,8 +111,11 @@ def build_api(ctx: AppContext) -> None:
                              height: int, steps: int | None, guidance: float | None, seed: int,
                              request: gr.Request):
         """Generate an image; returns the file and {provider, model, seed, width, height, seconds}."""
-        return await generate(ctx, request, prompt, provider, model, negative_prompt, width, height,
-                              steps, guidance, seed)
+        try:
+            return await generate(ctx, request, prompt, provider, model, negative_prompt, width, height,
+                                  steps, guidance, seed)
+        except PlaygroundError as exc:
+            raise api_error(exc) from exc
 
     def providers_endpoint() -> list[dict]:
         """Every registered provider with its capabilities, models and status."""

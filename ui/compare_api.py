@@ -12,7 +12,7 @@ from providers.media import run_image_work
 from providers.messages import append_turn, names_files
 
 from .compare import Job, compare, parse_targets
-from .context import AppContext, gradio_error
+from .context import AppContext, api_error
 from .frames import frames
 from .service import sampling_params
 
@@ -53,7 +53,7 @@ def build_compare_api(ctx: AppContext) -> None:
             jobs = await run_image_work(compare_jobs, ctx, prompt, targets) if names_files(targets) \
                 else compare_jobs(ctx, prompt, targets)
         except PlaygroundError as exc:
-            raise gradio_error(exc) from exc
+            raise api_error(exc) from exc
         stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), system_prompt=system_prompt or "",
                          temperature=temperature, max_tokens=max_tokens, top_p=top_p)
         async for columns in frames(stream, ctx.pacer):

@@ -138,7 +138,14 @@ class AppContext:
 
 
 def gradio_error(exc: BaseException) -> gr.Error:
-    """The toast / AppError for a failure, with the same message the UI shows."""
+    """The toast for a failure on the page: the message the UI shows, escaped (toasts render HTML)."""
     if not isinstance(exc, PlaygroundError):
         logger.exception("Unexpected failure", exc_info=exc)
-    return gr.Error(html_text(describe_error(exc)), print_exception=False)  # toasts render HTML
+    return gr.Error(html_text(describe_error(exc)), print_exception=False)
+
+
+def api_error(exc: BaseException) -> gr.Error:
+    """The AppError an API caller gets: the same message as plain text (no page renders it)."""
+    if not isinstance(exc, PlaygroundError):
+        logger.exception("Unexpected failure", exc_info=exc)
+    return gr.Error(describe_error(exc), print_exception=False)

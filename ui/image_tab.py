@@ -26,16 +26,16 @@ MAX_GALLERY = 48
 async def generate(ctx: AppContext, request: gr.Request | None, prompt: str, provider_id: str | None,
                    model: str | None, negative_prompt: str, width: float, height: float,
                    steps: float | None, guidance: float | None, seed: float | None) -> tuple[str, dict]:
-    """Run one generation; returns the image path and `{provider, model, seed, width, height, seconds}`."""
+    """Run one generation; returns the image path and `{provider, model, seed, width, height, seconds}`.
+
+    Raises PlaygroundError; the caller turns it into its toast or API error.
+    """
     visitor = ctx.visitor(request)
-    try:
-        result, seconds = await ctx.playground.image(
-            prompt, provider_id=provider_id, model=model, visitor=visitor,
-            negative_prompt=negative_prompt, width=width, height=height,
-            steps=steps, guidance=guidance, seed=seed if seed is not None else -1,
-        )
-    except PlaygroundError as exc:
-        raise gradio_error(exc) from exc
+    result, seconds = await ctx.playground.image(
+        prompt, provider_id=provider_id, model=model, visitor=visitor,
+        negative_prompt=negative_prompt, width=width, height=height,
+        steps=steps, guidance=guidance, seed=seed if seed is not None else -1,
+    )
     provider = ctx.registry.get(provider_id) if provider_id else ctx.registry.default_for(Capability.IMAGE)
     info = {
         "provider": provider.id if provider else "",
@@ -93,8 +93,11 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
     async def on_generate(prompt_text, provider_id, model_id, negative_text, w, h, s, g, sd, random_seed,
                           shown: list, request: gr.Request, progress=gr.Progress()):
         progress(0, desc="Generating…")
-        path, info = await generate(ctx, request, prompt_text, provider_id, model_id, negative_text, w, h,
-                                    s, g, -1 if random_seed else sd)
+        try:
+            path, info = await generate(ctx, request, prompt_text, provider_id, model_id, negative_text, w, h,
+                                        s, g, -1 if random_seed else sd)
+        except PlaygroundError as exc:
+            raise gradio_error(exc) from exc
         label = ctx.registry.get(info["provider"]).label if info["provider"] else ""
         text = image_caption(info, label)
         shown = [(path, text), *shown][:MAX_GALLERY]  # gallery captions are shown as plain text
