@@ -135,21 +135,32 @@ def test_phone_width_layout(page, screenshots):
 
 
 def test_credentials_remembered_in_this_browser(page):
+    restored = 30_000  # restoring after a reload waits for the page's load events: slow on a busy machine
+
+    def stored() -> str | None:
+        return page.evaluate("localStorage.getItem('playground_credentials')")
+
+    def wait_until_stored_changes(before: str | None) -> None:
+        page.wait_for_function("(before) => localStorage.getItem('playground_credentials') !== before",
+                               arg=before, timeout=restored)
+
     open_app(page, "?tab=settings")
     panel = page.locator("#tab-settings")
     panel.get_by_placeholder("hf_…").fill("hf_browser_test_token")
     panel.get_by_placeholder("hf_…").press("Enter")  # applied when typing ends (Enter or leaving the field)
     expect(panel).to_contain_text("Hugging Face token set")
+    before = stored()
     panel.get_by_label("Remember in this browser").check()
-    page.wait_for_timeout(500)  # written to local storage by the browser
+    wait_until_stored_changes(before)  # written to local storage by the browser
     page.reload()
-    expect(panel.get_by_placeholder("hf_…")).to_have_value("hf_browser_test_token")
-    expect(panel).to_contain_text("Hugging Face token set")
+    expect(panel.get_by_placeholder("hf_…")).to_have_value("hf_browser_test_token", timeout=restored)
+    expect(panel).to_contain_text("Hugging Face token set", timeout=restored)
     assert "hf_browser_test_token" not in page.evaluate("JSON.stringify(localStorage)")  # stored encrypted
-    page.wait_for_timeout(500)
     page.reload()  # restoring did not forget them
-    expect(panel.get_by_placeholder("hf_…")).to_have_value("hf_browser_test_token")
+    expect(panel.get_by_placeholder("hf_…")).to_have_value("hf_browser_test_token", timeout=restored)
+    before = stored()
     panel.get_by_label("Remember in this browser").uncheck()
-    page.wait_for_timeout(500)
+    wait_until_stored_changes(before)
     page.reload()
+    expect(panel).to_contain_text("Hugging Face token not set", timeout=restored)  # the restore ran
     expect(panel.get_by_placeholder("hf_…")).to_have_value("")
