@@ -58,19 +58,20 @@ def is_server_model_id(value: str) -> bool:
             and not _looks_like_an_address(value))
 
 
+def _refuse(value: str, provider: str, advice: str) -> InputError:
+    where = f"{provider}: " if provider else ""
+    return InputError(f"{where}{shown(value)} is not a model id. {advice}")
+
+
 def hub_model_id(value: str, provider: str = "") -> str:
     """`value` when it is a Hub model id; otherwise a clear InputError."""
     if is_hub_model_id(value):
         return value
-    where = f"{provider}: " if provider else ""
-    raise InputError(f"{where}{shown(value)} is not a model id. Use the Hub's owner/name form, "
-                     f"for example {HUB_EXAMPLE} (optionally :provider).")
+    raise _refuse(value, provider, f"Use the Hub's owner/name form, for example {HUB_EXAMPLE} (optionally :provider).")
 
 
 def server_model_id(value: str, provider: str = "") -> str:
     """`value` when it is a plausible model name for a self-hosted server; otherwise a clear InputError."""
     if is_server_model_id(value):
         return value
-    where = f"{provider}: " if provider else ""
-    raise InputError(f"{where}{shown(value)} is not a model id. Use the name the server lists, "
-                     f"for example llama3.1:8b or {HUB_EXAMPLE}.")
+    raise _refuse(value, provider, f"Use the name the server lists, for example llama3.1:8b or {HUB_EXAMPLE}.")
