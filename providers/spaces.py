@@ -425,11 +425,12 @@ class Space:
                                            hint="It may be overloaded or stuck; try again later")
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(finished.wait(), min(_POLL_SECONDS, remaining))
+                done = job.done()  # read before the outputs: once done, every output is already there
                 outputs = job.outputs()
                 for output in outputs[seen:]:
                     yield output
                 seen = len(outputs)
-                if job.done():
+                if done:
                     break
             try:
                 result = job.result()

@@ -109,6 +109,42 @@ async def test_phi4_streams_two_step_answer_with_images(logs):
     assert first[0]["session"] == second[0]["session"]  # both steps in one Gradio session
 
 
+class _JobFinishingBetweenReads:
+    """A job whose last output lands just as the stream checks whether it is done (the race a busy
+    Space shows: gradio_client appends outputs from its own thread)."""
+
+    def __init__(self) -> None:
+        self._outputs = ["Hello"]
+        self._done = False
+
+    def add_done_callback(self, callback) -> None:
+        pass
+
+    def outputs(self) -> list[str]:
+        return list(self._outputs)
+
+    def done(self) -> bool:
+        if not self._done:  # the job finishes now: its last output arrives with it
+            self._outputs.append("Hello world")
+            self._done = True
+        return self._done
+
+    def result(self) -> str:
+        return self._outputs[-1]
+
+
+async def test_a_stream_keeps_outputs_that_arrive_as_the_job_ends():
+    from types import SimpleNamespace
+
+    from providers.spaces import Space, SpaceSession
+
+    job = _JobFinishingBetweenReads()
+    session = SpaceSession(SimpleNamespace(submit=lambda *a, **k: job), "owner/space", {})
+    space = Space("Test Space", "TEST_SPACE", "owner/space", per_visitor=False)
+    outputs = [o async for o in space.stream(session, "/chat", visitor=Visitor("v"), deadline=space.deadline())]
+    assert outputs[-1] == "Hello world", outputs
+
+
 async def test_phi4_keeps_one_session_per_visitor_and_sends_earlier_images(logs):
     provider, visitor = Phi4Provider(), Visitor("a")
     earlier_request = _request("first", images=[(40, 40)], capability=Capability.VISION)
