@@ -416,7 +416,7 @@ class Space:
                 loop.call_soon_threadsafe(finished.set)
 
         job.add_done_callback(wake)
-        seen = 0
+        seen, last = 0, None
         try:
             while True:
                 remaining = deadline - loop.time()
@@ -425,18 +425,21 @@ class Space:
                                            hint="It may be overloaded or stuck; try again later")
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(finished.wait(), min(_POLL_SECONDS, remaining))
-                done = job.done()  # read before the outputs: once done, every output is already there
+                done = job.done()  # read before the outputs, so none that arrive as the job ends are skipped
                 outputs = job.outputs()
                 for output in outputs[seen:]:
                     yield output
                 seen = len(outputs)
+                last = outputs[-1] if outputs else None
                 if done:
                     break
             try:
                 result = job.result()
             except Exception as exc:
                 raise self._failure(exc, session, visitor) from exc
-            if seen == 0:
+            # gradio_client keeps the completion message's output only as the result, and a busy
+            # Space may send the last words only there: it ends the stream unless already seen.
+            if seen == 0 or result != last:
                 yield result
         finally:
             if not job.done():

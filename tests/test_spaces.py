@@ -111,11 +111,13 @@ async def test_phi4_streams_two_step_answer_with_images(logs):
 
 class _JobFinishingBetweenReads:
     """A job whose last output lands just as the stream checks whether it is done (the race a busy
-    Space shows: gradio_client appends outputs from its own thread)."""
+    Space shows: gradio_client appends outputs from its own thread); with `final_only`, the last
+    words come only in the completion message, which gradio_client keeps as the result alone."""
 
-    def __init__(self) -> None:
+    def __init__(self, final_only: bool = False) -> None:
         self._outputs = ["Hello"]
         self._done = False
+        self._final_only = final_only
 
     def add_done_callback(self, callback) -> None:
         pass
@@ -125,24 +127,26 @@ class _JobFinishingBetweenReads:
 
     def done(self) -> bool:
         if not self._done:  # the job finishes now: its last output arrives with it
-            self._outputs.append("Hello world")
+            if not self._final_only:
+                self._outputs.append("Hello world")
             self._done = True
         return self._done
 
     def result(self) -> str:
-        return self._outputs[-1]
+        return "Hello world"
 
 
-async def test_a_stream_keeps_outputs_that_arrive_as_the_job_ends():
+@pytest.mark.parametrize("final_only", [False, True], ids=["last-output", "completion-only"])
+async def test_a_stream_keeps_outputs_that_arrive_as_the_job_ends(final_only):
     from types import SimpleNamespace
 
     from providers.spaces import Space, SpaceSession
 
-    job = _JobFinishingBetweenReads()
+    job = _JobFinishingBetweenReads(final_only)
     session = SpaceSession(SimpleNamespace(submit=lambda *a, **k: job), "owner/space", {})
     space = Space("Test Space", "TEST_SPACE", "owner/space", per_visitor=False)
     outputs = [o async for o in space.stream(session, "/chat", visitor=Visitor("v"), deadline=space.deadline())]
-    assert outputs[-1] == "Hello world", outputs
+    assert outputs == ["Hello", "Hello world"], outputs
 
 
 async def test_phi4_keeps_one_session_per_visitor_and_sends_earlier_images(logs):
