@@ -57,7 +57,8 @@ def test_credentials_are_applied_on_submit_or_blur_never_on_change(demo):
 def test_applying_registers_the_finished_credentials_only(demo, fresh_secrets):
     apply, _ = settings_function(demo, "apply")
     request = SimpleNamespace(session_hash="settings-apply", headers={})
-    saved, summary = apply(TOKEN, f"  {COOKIE} ", False, request)
+    saved, summary, restored = apply(TOKEN, f"  {COOKIE} ", False, request)
+    assert restored is True  # what the visitor entered is never overwritten by a later restore
     assert "token **set**" in summary and "cookie **set**" in summary and saved == {"remember": False}
     assert redact(f"token {TOKEN} and cookie {COOKIE}") == "token [REDACTED] and cookie [REDACTED]"
     assert len(fresh_secrets) == 2

@@ -51,7 +51,9 @@ def build_settings_tab(ctx: AppContext, demo: gr.Blocks) -> None:
                                 huggingchat_cookie=hf_cookie)
         saved = {"remember": True, "hf_token": "" if signed_in else (hf_token or "").strip(),
                  "huggingchat_cookie": (hf_cookie or "").strip()} if keep else _FORGOTTEN
-        return saved, credentials_summary(visitor, signed_in_with_hf=signed_in)
+        # `True` for `restored`: once the visitor has entered something, a later change of the stored
+        # value (this very write) must never restore older values over what they typed.
+        return saved, credentials_summary(visitor, signed_in_with_hf=signed_in), True
 
     def restore(saved: dict | None, done: bool, request: gr.Request, oauth_token: gr.OAuthToken | None = None):
         """On page load: take credentials remembered in this browser (once) and any Hugging Face sign-in."""
@@ -73,7 +75,7 @@ def build_settings_tab(ctx: AppContext, demo: gr.Blocks) -> None:
     # Ticking "Remember" right after typing fires the field's blur and then the tick: "always_last" runs
     # them one after the other, the tick with the values of that moment, so neither is lost or reordered.
     gr.on([token.submit, token.blur, cookie.submit, cookie.blur, remember.input], apply,
-          inputs=[token, cookie, remember], outputs=[stored, summary], api_visibility="private", queue=False,
+          inputs=[token, cookie, remember], outputs=[stored, summary, restored], api_visibility="private", queue=False,
           show_progress="hidden", trigger_mode="always_last")
     gr.on([demo.load, stored.change], restore, inputs=[stored, restored], outputs=[token, cookie, remember, summary, restored],
           api_visibility="private", queue=False, show_progress="hidden")

@@ -146,12 +146,15 @@ def test_credentials_remembered_in_this_browser(page):
 
     open_app(page, "?tab=settings")
     panel = page.locator("#tab-settings")
+    # Tick first, then type: the last write to local storage is then the one holding the token
+    # (each write is encrypted afresh, so a change of the stored value marks each one).
+    panel.get_by_label("Remember in this browser").check()
+    wait_until_stored_changes(None)
+    before = stored()
     panel.get_by_placeholder("hf_…").fill("hf_browser_test_token")
     panel.get_by_placeholder("hf_…").press("Enter")  # applied when typing ends (Enter or leaving the field)
     expect(panel).to_contain_text("Hugging Face token set")
-    before = stored()
-    panel.get_by_label("Remember in this browser").check()
-    wait_until_stored_changes(before)  # written to local storage by the browser
+    wait_until_stored_changes(before)
     page.reload()
     expect(panel.get_by_placeholder("hf_…")).to_have_value("hf_browser_test_token", timeout=restored)
     expect(panel).to_contain_text("Hugging Face token set", timeout=restored)
