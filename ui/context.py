@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 import threading
 import uuid
 import weakref
+from typing import Any
 
 import gradio as gr
 from gradio.utils import get_upload_folder
