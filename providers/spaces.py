@@ -416,7 +416,7 @@ class Space:
                 loop.call_soon_threadsafe(finished.set)
 
         job.add_done_callback(wake)
-        seen, last = 0, None
+        seen = 0
         try:
             while True:
                 remaining = deadline - loop.time()
@@ -430,17 +430,17 @@ class Space:
                 for output in outputs[seen:]:
                     yield output
                 seen = len(outputs)
-                last = outputs[-1] if outputs else None
                 if done:
                     break
             try:
                 result = job.result()
             except Exception as exc:
                 raise self._failure(exc, session, visitor) from exc
-            # gradio_client keeps the completion message's output only as the result, and a busy
-            # Space may send the last words only there: it ends the stream unless already seen.
-            if seen == 0 or result != last:
-                yield result
+            # The result always ends the stream: gradio_client keeps the completion message's output
+            # only as the result (a busy Space may send its last words only there), and it applies
+            # streamed diffs in place, so an output yielded earlier may have changed since: no
+            # comparison with what was yielded can be trusted.
+            yield result
         finally:
             if not job.done():
                 _cancel_in_background(job)

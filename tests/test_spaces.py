@@ -136,6 +136,37 @@ class _JobFinishingBetweenReads:
         return "Hello world"
 
 
+async def test_a_stream_ends_with_the_result_even_when_an_earlier_output_was_changed_in_place():
+    """gradio_client applies streamed diffs to the previous output object in place: the object yielded
+    earlier may already hold the final text, but what the consumer read from it was the older text."""
+    from types import SimpleNamespace
+
+    from providers.spaces import Space, SpaceSession
+
+    shared = {"text": "Hello"}
+
+    class Job(_JobFinishingBetweenReads):
+        def outputs(self):
+            return [shared]
+
+        calls = 0
+
+        def done(self):
+            self.calls += 1
+            if self.calls > 1:  # after the first output was read: the completion's diff, in place
+                shared["text"] = "Hello world"
+            return self.calls > 1
+
+        def result(self):
+            return shared
+
+    session = SpaceSession(SimpleNamespace(submit=lambda *a, **k: Job()), "owner/space", {})
+    space = Space("Test Space", "TEST_SPACE", "owner/space", per_visitor=False)
+    seen_texts = [o["text"] async for o in space.stream(session, "/chat", visitor=Visitor("v"),
+                                                           deadline=space.deadline())]
+    assert seen_texts[-1] == "Hello world", seen_texts
+
+
 @pytest.mark.parametrize("final_only", [False, True], ids=["last-output", "completion-only"])
 async def test_a_stream_keeps_outputs_that_arrive_as_the_job_ends(final_only):
     from types import SimpleNamespace
@@ -146,7 +177,7 @@ async def test_a_stream_keeps_outputs_that_arrive_as_the_job_ends(final_only):
     session = SpaceSession(SimpleNamespace(submit=lambda *a, **k: job), "owner/space", {})
     space = Space("Test Space", "TEST_SPACE", "owner/space", per_visitor=False)
     outputs = [o async for o in space.stream(session, "/chat", visitor=Visitor("v"), deadline=space.deadline())]
-    assert outputs == ["Hello", "Hello world"], outputs
+    assert outputs[-1] == "Hello world" and outputs[0] == "Hello", outputs
 
 
 async def test_phi4_keeps_one_session_per_visitor_and_sends_earlier_images(logs):
