@@ -104,9 +104,8 @@ def main() -> None:
              f"{ours['seconds']:.0f} s later).",
              f"Answers that ended cut short (completed without their last words): "
              f"{', '.join(str(f['cut']) for f in figures.values())} of {CALLS} per row; not an expiry effect (the row "
-             "without expiry has them too). The Space's streams end whole in the adapter (checked with a trace in "
-             "providers/spaces.py); the last words go missing later, on the way to the /chat API's final value: "
-             "an open bug."]
+             "without expiry has them too). 0 is expected: Space.stream ends every stream with the job's result, "
+             "since gradio_client applies streamed diffs to earlier outputs in place."]
     common.publish("space_threads", common.table(
         f"7. Threads after {CALLS} Phi-4 calls (a Space client per visitor)",
         ["server", "at start", "baseline", f"after {CALLS} calls", "later", "seconds after the calls"], rows, notes))
