@@ -34,7 +34,7 @@ from providers.media import prepare_image
 from providers.openai_compat import OpenAICompatProvider
 from providers.prompt_formats import CHATML, LLAMA3, MISTRAL, PLAIN, build_prompt, choose_format
 from tests.support.hf_server import HfServer
-from tests.support.servers import free_port, launch_blocks, serve_asgi
+from tests.support.servers import free_port, launch_blocks, serving
 from ui.app import build_demo
 from ui.config import AppSettings
 
@@ -44,9 +44,7 @@ OPERATOR_TOKEN = "hf_operatorTokenBBBB2222"
 
 @pytest.fixture(scope="module")
 def hf_server():
-    server = HfServer(slow_seconds=3.0)
-    with serve_asgi(server.app) as url:
-        server.url = url
+    with serving(HfServer(slow_seconds=3.0)) as server:
         yield server
 
 

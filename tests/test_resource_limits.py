@@ -32,7 +32,7 @@ from tests.support import huggingchat_server
 from tests.support.fake_provider import FakeProvider
 from tests.support.hf_server import HfServer
 from tests.support.huggingchat_server import HuggingChatServer
-from tests.support.servers import app_subprocess, launch_blocks, serve_asgi
+from tests.support.servers import app_subprocess, launch_blocks, serve_asgi, serving
 from ui.app import build_demo
 from ui.chat_panel import _export
 from ui.config import AppSettings
@@ -196,9 +196,7 @@ def test_emptied_export_folders_are_removed_and_reused_images_touched(tmp_path):
 # -- CPU and memory: images providers return are checked before decoding ---------------------------
 @pytest.fixture(scope="module")
 def hf_server():
-    server = HfServer(slow_seconds=3.0)
-    with serve_asgi(server.app) as url:
-        server.url = url
+    with serving(HfServer(slow_seconds=3.0)) as server:
         yield server
 
 

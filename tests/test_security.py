@@ -27,7 +27,7 @@ from providers.huggingface import HuggingFaceProvider
 from providers.model_ids import is_hub_model_id, is_server_model_id
 from providers.openai_compat import OpenAICompatProvider
 from tests.support.hf_server import HfServer
-from tests.support.servers import ROOT, launch_blocks, serve_asgi
+from tests.support.servers import ROOT, launch_blocks, serving
 from tests.support.trap_server import TrapServer
 from ui.app import build_demo
 from ui.config import AppSettings
@@ -80,17 +80,13 @@ def port_of(url: str) -> int:
 # -- servers -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def trap():
-    server = TrapServer()
-    with serve_asgi(server.app) as url:
-        server.url = url
+    with serving(TrapServer()) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def hf_server():
-    server = HfServer()
-    with serve_asgi(server.app) as url:
-        server.url = url
+    with serving(HfServer()) as server:
         yield server
 
 

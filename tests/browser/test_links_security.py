@@ -15,7 +15,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.hf_server import HfServer
-from tests.support.servers import app_subprocess, serve_asgi
+from tests.support.servers import app_subprocess, serving
 from tests.support.trap_server import TrapServer
 
 from .conftest import APP_ENV
@@ -27,9 +27,7 @@ VISION_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"
 
 @pytest.fixture(scope="module")
 def servers():
-    hf, trap = HfServer(), TrapServer()
-    with serve_asgi(hf.app) as hf_url, serve_asgi(trap.app) as trap_url:
-        hf.url, trap.url = hf_url, trap_url
+    with serving(HfServer()) as hf, serving(TrapServer()) as trap:
         yield hf, trap
 
 

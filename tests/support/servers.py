@@ -46,6 +46,14 @@ def serve_asgi(app, *, port: int | None = None) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def serving(server):
+    """Serve a test server object's ASGI `app` (see `serve_asgi`), with its `url` set; yields the server."""
+    with serve_asgi(server.app) as url:
+        server.url = url
+        yield server
+
+
+@contextlib.contextmanager
 def launch_blocks(demo, *, max_file_size: int | None = None) -> Iterator[str]:
     """Launch a Gradio Blocks in-process on a free port; yields its URL, closes it after.
 
