@@ -7,6 +7,11 @@ for stateless Spaces, or one per visitor for Spaces that keep session state
 per-call headers (`x-ip-token`, the visitor's HF token), yields its partial
 outputs without blocking the loop, cancels it on Stop or when `SPACES_TIMEOUT`
 runs out, and turns `gradio_client` failures into typed errors.
+
+Gradio's `/cancel` stops every running task of the caller's session for that endpoint,
+not just the one job, and a shared Client is one session for all its callers. So a job
+is cancelled on the Space only when no other job of that Client's endpoint is in flight;
+otherwise it is left to finish there and released here (`SpaceJobs`).
 `gradio_client` has no async API, so every blocking call runs in a worker thread.
 
 Files a Space returns are fetched from that Space, into memory, by `Space.read_file`: the
@@ -291,6 +296,61 @@ def _fetch(client: Client, file: dict, seconds: float) -> bytes:
 
 
 # -- clients -----------------------------------------------------------------------------
+class SpaceJobs:
+    """The jobs in flight on one Client, so that stopping one never stops another.
+
+    Submitting and cancelling share one lock: a cancel decided while no other job of the
+    endpoint runs reaches the Space before any later job of it is submitted.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}
+
+    def submit(self, api_name: str, submit: Callable[[], Any]) -> Any:
+        """Run `submit` (blocking; returns the Job) and count the job as running."""
+        with self._lock:
+            job = submit()
+            self._running[api_name] = self._running.get(api_name, 0) + 1
+            return job
+
+    def finished(self, api_name: str) -> None:
+        """A job of `api_name` ended on its own."""
+        with self._lock:
+            self._forget(api_name)
+
+    def stop(self, api_name: str, job: Any, client: Client) -> None:
+        """Stop a job the caller gave up on (blocking: may POST `/cancel`)."""
+        with self._lock:
+            self._forget(api_name)
+            alone = not self._running.get(api_name)
+            if alone:
+                job.cancel()
+                return
+        logger.debug("Left a Space job to finish: other jobs of %s share its session", api_name)
+        _release_locally(job, client)
+
+    def _forget(self, api_name: str) -> None:
+        left = self._running.get(api_name, 0) - 1
+        if left > 0:
+            self._running[api_name] = left
+        else:
+            self._running.pop(api_name, None)
+
+
+def _release_locally(job: Any, client: Client) -> None:
+    """End the Client's wait for a job left running on the Space (its worker thread returns).
+
+    `gradio_client` ends a job's wait when its message queue receives None (as when the
+    event stream closes); without this a job that never finishes would hold a thread.
+    """
+    event_id = getattr(getattr(job, "communicator", None), "event_id", None)
+    with client.pending_lock:
+        messages = client.pending_messages_per_event.get(event_id) if event_id else None
+        if messages is not None:
+            messages.append(None)
+
+
 @dataclass
 class SpaceSession:
     """A Client (one Gradio session) and what the adapter learnt about it."""
@@ -299,6 +359,7 @@ class SpaceSession:
     source: str
     api: dict[str, list[Param]]
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    jobs: SpaceJobs = field(default_factory=lambda: SpaceJobs())
     #: Adapter-owned notes about the session (e.g. what the Space has seen so far).
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -406,7 +467,7 @@ class Space:
             # request's x-ip-token into the shared Client's own headers, where it outlives the call.
             submit = functools.partial(session.client.submit, *args, api_name=api_name, headers=headers,
                                        **(kwargs or {}))
-            job = await asyncio.to_thread(contextvars.Context().run, submit)
+            job = await asyncio.to_thread(contextvars.Context().run, session.jobs.submit, api_name, submit)
         except Exception as exc:
             raise self._failure(exc, session, visitor) from exc
         finished = asyncio.Event()
@@ -442,8 +503,10 @@ class Space:
             # comparison with what was yielded can be trusted.
             yield result
         finally:
-            if not job.done():
-                _cancel_in_background(job)
+            if job.done():
+                session.jobs.finished(api_name)
+            else:
+                _cancel_in_background(session, api_name, job)
 
     async def read_file(self, session: SpaceSession, value: Any, *, deadline: float, kind: str = "file",
                         decode: Callable[[bytes], T] | None = None) -> T | bytes:
@@ -510,11 +573,11 @@ class Space:
         return space_error(self.label, exc, session.source)
 
 
-def _cancel_in_background(job: Any) -> None:
-    """Ask the Space to stop the job; `Job.cancel` does blocking HTTP, so not on the loop."""
+def _cancel_in_background(session: SpaceSession, api_name: str, job: Any) -> None:
+    """Stop the job (see `SpaceJobs.stop`); cancelling does blocking HTTP, so not on the loop."""
     def cancel() -> None:
         try:
-            job.cancel()
+            session.jobs.stop(api_name, job, session.client)
         except Exception:
             logger.debug("Cancelling a Space job failed", exc_info=True)
 

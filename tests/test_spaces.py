@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import threading
 import time
 
 import pytest
@@ -375,6 +376,24 @@ async def test_flux_stuck_job_times_out(logs, monkeypatch):
     with pytest.raises(UnavailableError, match="did not finish within 1 s"):
         await provider.generate_image(ImageRequest("hang", "FLUX.1-schnell"), Visitor("a"))
     await _until(lambda: "/infer" in logs["schnell"].cancelled)
+
+
+async def test_stopping_one_visitors_image_leaves_anothers_running(logs):
+    """The FLUX Client is shared (one Gradio session for every visitor), and Gradio's `/cancel`
+    stops every running task of a session's endpoint: a Stop must not reach other visitors' jobs."""
+    provider = FluxSchnellProvider()
+    kept = asyncio.create_task(provider.generate_image(
+        ImageRequest("wait", "FLUX.1-schnell", width=256, height=256), Visitor("a")))
+    stopped = asyncio.create_task(provider.generate_image(ImageRequest("hang", "FLUX.1-schnell"), Visitor("b")))
+    await _until(lambda: len(logs["schnell"].of("/infer")) == 2)
+    stopped.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopped
+    await _until(lambda: not any(t.name == "space-cancel" for t in threading.enumerate()))
+    logs["schnell"].release.set()
+    image = await asyncio.wait_for(kept, 30)
+    assert image.data
+    assert "/infer" not in logs["schnell"].cancelled  # the hung job was left to the Space, not cancelled
 
 
 # -- the mechanism's small parts -------------------------------------------------------------

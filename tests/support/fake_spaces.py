@@ -13,7 +13,8 @@
 
 Scripted failures, by message text or prompt: "quota" raises the ZeroGPU quota
 `gr.Error`; "late-quota" streams a little first; "hang" never finishes (and notes
-its cancellation); "slow" streams slowly (and notes a cancellation); "boom" raises a plain exception (no verbose errors).
+its cancellation); "slow" streams slowly (and notes a cancellation); "wait" holds until the test
+sets `SpaceLog.release`; "boom" raises a plain exception (no verbose errors).
 Every call is recorded in a `SpaceLog` with its session and headers.
 """
 
@@ -38,6 +39,8 @@ class SpaceLog:
     calls: list[dict] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Set by a test to let "wait" jobs finish.
+    release: threading.Event = field(default_factory=threading.Event)
 
     def record(self, endpoint: str, request: gr.Request, **details) -> None:
         headers = request.headers
@@ -54,6 +57,7 @@ class SpaceLog:
         with self.lock:
             self.calls.clear()
             self.cancelled.clear()
+        self.release.clear()
 
 
 async def _scripted(text: str, log: SpaceLog, where: str) -> None:
@@ -63,6 +67,9 @@ async def _scripted(text: str, log: SpaceLog, where: str) -> None:
                 await asyncio.sleep(0.05)
         finally:
             log.cancelled.append(where)
+    if text.strip() == "wait":
+        while not log.release.is_set():
+            await asyncio.sleep(0.05)
     if "boom" in text:
         raise RuntimeError("scripted crash")
     if text.strip() == "quota":
