@@ -1,6 +1,6 @@
 """Provider adapters behind one small contract. Nothing here imports gradio."""
 
-from .base import Capability, ChatRequest, ImageRequest, ImageResult, Provider, ProviderStatus
+from .base import Availability, Capability, ChatRequest, ImageRequest, ImageResult, Provider, ProviderState
 from .errors import (
     AuthRequiredError,
     BadRequestError,
@@ -22,10 +22,10 @@ from .registry import Registry, build_registry
 from .session import Visitor, VisitorStore
 
 __all__ = [
-    "AuthRequiredError", "BadRequestError", "Capability", "ChatEvent", "ChatRequest", "Finish",
+    "AuthRequiredError", "Availability", "BadRequestError", "Capability", "ChatEvent", "ChatRequest", "Finish",
     "ForbiddenError", "ImageOutput", "ImageRequest", "ImageResult", "InputError", "Message",
     "ModelNotSupportedError", "NotConfiguredError", "PaymentRequiredError", "PlaygroundError",
-    "ProtocolError", "Provider", "ProviderError", "ProviderStatus", "RateLimitedError",
+    "ProtocolError", "Provider", "ProviderError", "ProviderState", "RateLimitedError",
     "ReasoningDelta", "Registry", "Reply", "Source", "Sources", "Status", "TextDelta", "Title",
     "UnavailableError", "UnknownProviderError", "Visitor", "VisitorStore", "build_registry",
     "history_to_messages",

@@ -16,7 +16,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
-from .base import Capability, ChatRequest, Provider
+from .base import Availability, Capability, ChatRequest, Provider, ProviderState
 from .config import env_bool
 from .errors import NotConfiguredError, PlaygroundError, UnavailableError
 from .events import ChatEvent, Finish, ImageOutput, ReasoningDelta, Status, TextDelta
@@ -53,6 +53,7 @@ class AutoProvider(Provider):
     label = "Auto"
     capabilities = frozenset({Capability.TEXT})
     models = {Capability.TEXT: ["auto"]}
+    delegating = True
     note = "Tries the working providers in turn (AUTO_PROVIDERS) and says which one answered."
 
     def __init__(self, registry: Registry | None = None) -> None:
@@ -63,20 +64,24 @@ class AutoProvider(Provider):
         if self._registry is None:
             self._registry = registry
 
-    def candidates(self) -> list[Provider]:
-        """The providers to try, in order: working, configured, offering text chat."""
+    def candidates(self, visitor: Visitor | None = None) -> list[Provider]:
+        """The providers to try for `visitor`, in order: those ready, then those last found unreachable."""
         if self._registry is None:
             return []
         pool = [p for p in self._registry.for_capability(Capability.TEXT)
-                if not hasattr(p, "attach_registry")]  # never another fallback provider (or itself)
+                if not p.delegating]  # never another fallback provider (or itself)
         pool = select_by_setting(pool, "AUTO_PROVIDERS")
-        return [p for p in pool if p.is_working() and p.is_configured()]
+        states = [(p, p.availability(visitor).availability) for p in pool]
+        return ([p for p, a in states if a is Availability.READY]
+                + [p for p, a in states if a is Availability.UNREACHABLE])
 
-    def is_working(self) -> bool:
-        return bool(self.candidates())
+    def availability(self, visitor: Visitor | None = None) -> ProviderState:
+        if self.candidates(visitor):
+            return ProviderState(Availability.READY)
+        return ProviderState(Availability.NOT_CONFIGURED, "no provider it tries can answer you now")
 
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
-        candidates = self.candidates()
+        candidates = self.candidates(visitor)
         if not candidates:
             raise NotConfiguredError(self.label, "no working provider is configured for text chat",
                                      hint="Configure a provider or list some in AUTO_PROVIDERS")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .config import env_str
+from .credentials import Credential
 from .errors import InputError, ModelNotSupportedError, NotConfiguredError
 from .events import ChatEvent
 from .messages import Message
@@ -68,11 +69,30 @@ class ImageResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class Availability(str, enum.Enum):
+    """Whether a provider can answer a given visitor now."""
+
+    READY = "ready"
+    #: The provider needs a credential this visitor has not given (and no shared one applies).
+    NEEDS_SIGN_IN = "needs_sign_in"
+    #: The operator has not set up what the provider needs (e.g. a server address).
+    NOT_CONFIGURED = "not_configured"
+    #: The last status check could not reach the service (a Space asleep or offline).
+    UNREACHABLE = "unreachable"
+    #: The service is known to be gone.
+    GONE = "gone"
+
+
 @dataclass(frozen=True)
-class ProviderStatus:
-    working: bool
-    needs_auth: bool
-    configured: bool
+class ProviderState:
+    """A provider's availability for one visitor, and why, in words."""
+
+    availability: Availability
+    reason: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.availability is Availability.READY
 
 
 class Provider:
@@ -94,7 +114,13 @@ class Provider:
     accepts_any_model: ClassVar[bool] = False
     #: False for services known to be gone.
     working: ClassVar[bool] = True
-    needs_auth: ClassVar[bool] = False
+    #: The credential this provider takes from each visitor (or the operator), if any.
+    credential: ClassVar[Credential | None] = None
+    #: False when the credential only helps (e.g. a Space's GPU quota) and the provider answers without it.
+    credential_required: ClassVar[bool] = True
+    #: True for providers that answer through others (Auto): they get the registry, and never
+    #: take part where real models are compared.
+    delegating: ClassVar[bool] = False
     #: A note shown next to the provider in the UI (e.g. why it is not working).
     note: ClassVar[str] = ""
     #: True when `chat` honours `ChatRequest.continue_last` (extends the last answer).
@@ -103,7 +129,10 @@ class Provider:
     #: (e.g. a self-hosted endpoint): the registry leaves them out otherwise.
     listed_only_when_configured: ClassVar[bool] = False
 
-    # -- identity and status -------------------------------------------------
+    #: Why the last status check could not reach the service (None: reached, or never checked).
+    _unreachable: str | None = None
+
+    # -- identity and availability ----------------------------------------------------
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
 
@@ -115,8 +144,43 @@ class Provider:
         """Whether the service is expected to answer (may depend on settings)."""
         return self.working
 
-    def status(self) -> ProviderStatus:
-        return ProviderStatus(self.is_working(), self.needs_auth, self.is_configured())
+    def needs_credential(self) -> bool:
+        """True when requests cannot be made without `credential` (may depend on settings)."""
+        return self.credential is not None and self.credential_required
+
+    def availability(self, visitor: Visitor | None = None) -> ProviderState:
+        """Whether this provider can answer `visitor` now (None: a visitor who brought nothing).
+
+        Computed per call from the operator's settings, the visitor's credentials and the
+        last status check (`check`); never does network work.
+        """
+        if not self.is_configured():
+            return ProviderState(Availability.NOT_CONFIGURED, self.note or "not set up by the operator")
+        if not self.is_working():
+            return ProviderState(Availability.GONE, self.note or "the service is gone")
+        if self.needs_credential() and not self.credential.value_for(visitor):  # type: ignore[union-attr]
+            return ProviderState(Availability.NEEDS_SIGN_IN, f"needs a {self.credential.label}")  # type: ignore[union-attr]
+        if self._unreachable:
+            return ProviderState(Availability.UNREACHABLE, self._unreachable)
+        return ProviderState(Availability.READY)
+
+    async def check(self) -> None:
+        """Check that the service answers (a "Refresh status" click); records the outcome.
+
+        The default does nothing: only providers whose host can be asleep or offline
+        (Spaces) override it, calling `reached()` or `unreachable(reason)`.
+        """
+
+    def reached(self) -> None:
+        """The service answered: no longer marked unreachable."""
+        self._unreachable = None
+
+    def unreachable(self, reason: str) -> None:
+        """The service could not be reached (until it answers again)."""
+        self._unreachable = reason or "could not be reached"
+
+    def attach_registry(self, registry: Any) -> None:
+        """Called by the registry for `delegating` providers, which answer through the others."""
 
     # -- models -----------------------------------------------------------------
     def model_list(self, capability: Capability) -> list[str]:
@@ -177,9 +241,9 @@ class Provider:
         """Generate one image. Raise ProviderError subclasses on failure."""
         raise NotConfiguredError(self.label, "this provider does not generate images")
 
-    def describe(self) -> dict[str, Any]:
-        """The provider as the public `/providers` endpoint lists it."""
-        status = self.status()
+    def describe(self, visitor: Visitor | None = None) -> dict[str, Any]:
+        """The provider as the public `/providers` endpoint lists it, for the calling visitor."""
+        status = self.availability(visitor)
         return {
             "id": self.id,
             "label": self.label,
@@ -187,9 +251,9 @@ class Provider:
             "capabilities": sorted(c.value for c in self.capabilities),
             "models": {c.value: self.model_list(c) for c in sorted(self.capabilities, key=lambda c: c.value)},
             "default_models": {c.value: self.default_model(c) for c in sorted(self.capabilities, key=lambda c: c.value)},
-            "working": status.working,
-            "needs_auth": status.needs_auth,
-            "configured": status.configured,
+            "availability": status.availability.value,
+            "availability_reason": status.reason,
+            "credential": self.credential.label if self.credential else None,
             "note": self.note,
         }
 

@@ -20,9 +20,15 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .config import env_bool, env_list, env_str, is_public_space
+
+if TYPE_CHECKING:
+    from .session import Visitor
 
 logger = logging.getLogger(__name__)
 
@@ -110,3 +116,50 @@ def use_explicit_tokens_only() -> None:
     from huggingface_hub import constants
 
     constants.HF_HUB_DISABLE_IMPLICIT_TOKEN = True
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A secret a visitor may bring for a provider, as the provider declares it.
+
+    The Settings fields, the request headers API callers may send, `Visitor.credentials`
+    and availability ("needs sign-in") are all built from these declarations, so a
+    provider with a credential of its own adds one here (or in its own module) and
+    nothing in the UI.
+    """
+
+    #: The key in `Visitor.credentials` (and in the browser's remembered settings).
+    key: str
+    #: What a person calls it: "Hugging Face token".
+    label: str
+    #: The request header an API caller may send it in (lower case).
+    header: str
+    #: How to get one, shown under the Settings field.
+    help: str
+    #: The environment variable with the operator's own value, shared per `operator_credential`.
+    operator_setting: str
+    #: The hosts it may be sent to: a predicate over a base URL (None = the provider's default host).
+    may_go_to: Callable[[str | None], bool]
+    placeholder: str = ""
+    #: True when signing in with Hugging Face (OAuth on a Space) supplies it.
+    from_sign_in: bool = False
+
+    def own(self, visitor: Visitor | None) -> str | None:
+        """The visitor's own value, if they brought one."""
+        return visitor.credential(self.key) if visitor is not None else None
+
+    def value_for(self, visitor: Visitor | None) -> str | None:
+        """The value to use for this visitor: their own, else the operator's when sharing is allowed."""
+        return self.own(visitor) or operator_credential(self.operator_setting)
+
+
+HF_TOKEN = Credential(
+    key="hf_token", label="Hugging Face token", header="x-hf-token",
+    help="Create one at huggingface.co/settings/tokens (read access is enough).",
+    operator_setting="HF_TOKEN", may_go_to=is_hf_host, placeholder="hf_…", from_sign_in=True,
+)
+HUGGINGCHAT_COOKIE = Credential(
+    key="huggingchat_cookie", label="HuggingChat cookie", header="x-huggingchat-cookie",
+    help="The value of the hf-chat cookie from huggingface.co/chat.",
+    operator_setting="HUGGINGCHAT_COOKIE", may_go_to=is_hf_host, placeholder="hf-chat cookie value",
+)

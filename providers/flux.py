@@ -12,15 +12,15 @@ import math
 from functools import partial
 from typing import Any, ClassVar
 
-from .base import Capability, ImageRequest, ImageResult, Provider
+from .base import Capability, ImageRequest, ImageResult
 from .media import check_returned_image
 from .session import Visitor
-from .spaces import Space, api_changed
+from .spaces import Space, SpaceProvider, api_changed
 
 ENDPOINT = "/infer"
 
 
-class FluxSpaceProvider(Provider):
+class FluxSpaceProvider(SpaceProvider):
     """Base for the FLUX Spaces; subclasses name the Space, its setting and defaults."""
 
     setting: ClassVar[str]

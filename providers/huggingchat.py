@@ -19,7 +19,7 @@ from typing import Any
 from .base import Capability, ChatRequest, Provider
 from .cache import TTLCache
 from .config import env_str
-from .credentials import operator_credential
+from .credentials import HUGGINGCHAT_COOKIE, operator_credential
 from .errors import AuthRequiredError, ModelNotSupportedError, ProtocolError, ProviderError
 from .events import ChatEvent, ImageOutput, TextDelta
 from .huggingchat_api import Catalog, ChatUiSession, cookie_value, fetch_models
@@ -109,7 +109,7 @@ class HuggingChatProvider(Provider):
     url = DEFAULT_URL
     capabilities = frozenset({Capability.TEXT, Capability.VISION})
     models = {c: _models_for(FALLBACK, c) for c in (Capability.TEXT, Capability.VISION)}
-    needs_auth = True
+    credential = HUGGINGCHAT_COOKIE
     note = "Needs your own hf-chat cookie from huggingface.co/chat (Settings)."
 
     def __init__(self) -> None:

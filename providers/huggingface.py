@@ -23,7 +23,7 @@ from .base import Capability, ChatRequest, ImageRequest, ImageResult
 from .config import env_str
 from .errors import AuthRequiredError, ProtocolError, UnavailableError
 from .events import ChatEvent, Finish, Status, TextDelta
-from .credentials import hf_token_for, is_hf_host, shared_credentials_allowed
+from .credentials import HF_TOKEN, hf_token_for, is_hf_host, shared_credentials_allowed
 from .hf_clients import NO_KEY, Endpoint
 from .hf_errors import CLIENT_ERRORS, TOKENS_URL, Hints
 from .hf_models import HubCatalog, ListQuery, hub_endpoint
@@ -82,7 +82,7 @@ class HuggingFaceProvider(InferenceClientProvider):
     capabilities = frozenset({Capability.TEXT, Capability.VISION, Capability.IMAGE})
     models = {Capability.TEXT: TEXT_MODELS, Capability.VISION: VISION_MODELS, Capability.IMAGE: IMAGE_MODELS}
     accepts_any_model = True
-    needs_auth = True
+    credential = HF_TOKEN
     supports_continue = True  # raw text-generation mode reopens the last answer; chat mode sends it as a prefix
     note = "Needs a Hugging Face token (sign in, paste one in the settings, or HF_TOKEN)."
 
@@ -102,6 +102,10 @@ class HuggingFaceProvider(InferenceClientProvider):
         if env_str("HF_INFERENCE_BASE_URL"):
             return server_model_id(name, self.label)
         return hub_model_id(name, self.label)
+
+    def needs_credential(self) -> bool:
+        """A Hugging Face token is needed for Hugging Face's hosts, never for a self-hosted server."""
+        return is_hf_host(env_str("HF_INFERENCE_BASE_URL") or None)
 
     def endpoint(self, visitor: Visitor) -> Endpoint:
         base_url = env_str("HF_INFERENCE_BASE_URL").rstrip("/") or None

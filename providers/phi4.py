@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Capability, ChatRequest, Provider
+from .base import Capability, ChatRequest
 from .events import ChatEvent, Finish, TextDelta
 from .messages import Message
 from .session import Visitor
-from .spaces import Param, Space, SpaceSession, api_changed, resend_files, file_ref, image_files
+from .spaces import Param, Space, SpaceProvider, SpaceSession, api_changed, resend_files, file_ref, image_files
 
 DEFAULT_SPACE = "microsoft/phi-4-multimodal"
 MODEL = "phi-4-multimodal"
@@ -114,7 +114,7 @@ def _fingerprint(messages: list[Message]) -> list[tuple[str, str, int]]:
     return [(m.role, m.text.strip(), len(m.images)) for m in messages]
 
 
-class Phi4Provider(Provider):
+class Phi4Provider(SpaceProvider):
     id = "phi4"
     label = "Phi-4 multimodal (Space)"
     url = "https://huggingface.co/spaces/microsoft/phi-4-multimodal"

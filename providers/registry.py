@@ -11,9 +11,11 @@ import importlib
 import logging
 from collections.abc import Iterable
 
-from .base import Capability, Provider
+from .base import Availability, Capability, Provider
+from .credentials import Credential
 from .config import env_list
 from .errors import UnknownProviderError
+from .session import Visitor
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +52,8 @@ class Registry:
                 raise ValueError(f"Duplicate provider id {provider.id!r}")
             self._providers[provider.id] = provider
         for provider in self._providers.values():
-            attach = getattr(provider, "attach_registry", None)
-            if callable(attach):  # providers built on others (Auto) learn which registry holds them
-                attach(self)
+            if provider.delegating:  # providers built on others (Auto) learn which registry holds them
+                provider.attach_registry(self)
 
     def all(self) -> list[Provider]:
         return list(self._providers.values())
@@ -71,14 +72,23 @@ class Registry:
             )
         return provider
 
-    def default_for(self, capability: Capability) -> Provider | None:
-        """The first working, configured provider offering a capability."""
+    def default_for(self, capability: Capability, visitor: Visitor | None = None) -> Provider | None:
+        """The first provider offering a capability that can answer `visitor` now.
+
+        Failing that, the first one that could after sign-in or a retry, else the first listed.
+        """
         candidates = self.for_capability(capability)
-        for provider in candidates:
-            status = provider.status()
-            if status.working and status.configured:
-                return provider
+        states = [(p, p.availability(visitor).availability) for p in candidates]
+        for wanted in (Availability.READY, Availability.NEEDS_SIGN_IN, Availability.UNREACHABLE):
+            for provider, availability in states:
+                if availability is wanted:
+                    return provider
         return candidates[0] if candidates else None
+
+    def credentials(self) -> list[Credential]:
+        """Every credential the listed providers declare, once each, in display order."""
+        declared = {p.credential.key: p.credential for p in self._providers.values() if p.credential}
+        return list(declared.values())
 
 
 def build_registry() -> Registry:

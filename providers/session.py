@@ -3,56 +3,82 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from .logs import register_secret
 
 logger = logging.getLogger(__name__)
 
-#: Visitor fields holding credentials (registered for log redaction when set).
-_CREDENTIALS = frozenset({"hf_token", "huggingchat_cookie", "ip_token"})
-
-
-@dataclass
 class Visitor:
     """One visitor's session as providers see it.
 
-    `state` holds objects a provider keeps for this visitor (conversation ids,
-    per-visitor clients), keyed by the provider's own names. Callbacks added with
-    `on_release` run when the visitor leaves or clears the conversation.
+    `credentials` holds what the visitor brought, keyed by each provider's declared
+    `Credential.key` (e.g. "hf_token"): `Visitor("s", hf_token="hf_…")` sets one, and a
+    provider with a credential of its own needs no change here. `state` holds objects a
+    provider keeps for this visitor (conversation ids, per-visitor clients), keyed by the
+    provider's own names. Callbacks added with `on_release` run when the visitor leaves
+    or clears the conversation.
     """
 
-    session_id: str = ""
-    hf_token: str | None = None
-    huggingchat_cookie: str | None = None
-    ip_token: str | None = None
-    #: Who this visitor is for fair-use limits (signed-in user, client address or session).
-    limit_key: str = ""
-    state: dict[str, Any] = field(default_factory=dict)
-    _releasers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    def __init__(self, session_id: str = "", *, ip_token: str | None = None, limit_key: str = "",
+                 **credentials: str | None) -> None:
+        self.session_id = session_id
+        #: The ZeroGPU token of the current request (a header a Space proxy adds), per call.
+        self.ip_token = ip_token
+        #: Who this visitor is for fair-use limits (signed-in user, client address or session).
+        self.limit_key = limit_key
+        self.credentials: dict[str, str] = {}
+        self.state: dict[str, Any] = {}
+        self._releasers: list[Callable[[], None]] = []
+        self.set_credentials(**credentials)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # However a credential arrives (constructor, set_credentials, a per-request header), it is
-        # registered for log redaction then; register_secret keeps only credential-like values.
+        # The ZeroGPU token arrives per request: registered for log redaction whenever it is set.
         object.__setattr__(self, name, value)
-        if name in _CREDENTIALS:
+        if name == "ip_token":
             register_secret(value)
 
     def __repr__(self) -> str:  # never print secrets
         return f"Visitor(session_id={self.session_id!r})"
 
-    def set_credentials(self, *, hf_token: str | None = None, huggingchat_cookie: str | None = None) -> None:
-        """Replace this visitor's credentials (blank means none)."""
-        self.hf_token = (hf_token or "").strip() or None
-        self.huggingchat_cookie = (huggingchat_cookie or "").strip() or None
+    def credential(self, key: str) -> str | None:
+        """The visitor's own credential under `key`, if they brought one."""
+        return self.credentials.get(key)
+
+    @property
+    def hf_token(self) -> str | None:
+        """Shorthand for `credential("hf_token")` (the Hugging Face family all use it)."""
+        return self.credentials.get("hf_token")
+
+    @property
+    def huggingchat_cookie(self) -> str | None:
+        """Shorthand for `credential("huggingchat_cookie")`."""
+        return self.credentials.get("huggingchat_cookie")
+
+    def set_credentials(self, **values: str | None) -> None:
+        """Replace this visitor's credentials with `values` (blank means none).
+
+        However a credential arrives (Settings, a per-request header, the constructor), it is
+        registered for log redaction here; register_secret keeps only credential-like values.
+        """
+        cleaned = {key: (value or "").strip() for key, value in values.items()}
+        self.credentials = {key: value for key, value in cleaned.items() if value}
+        for value in self.credentials.values():
+            register_secret(value)
+
+    def set_credential(self, key: str, value: str | None) -> None:
+        """Set (or, when blank, clear) one credential and keep the others."""
+        self.set_credentials(**{**self.credentials, key: value})
+
+    def fresh(self) -> Visitor:
+        """A new visitor for the same session with the same credentials and no provider state."""
+        return Visitor(self.session_id, ip_token=self.ip_token, limit_key=self.limit_key, **self.credentials)
 
     def on_release(self, callback: Callable[[], None]) -> None:
         self._releasers.append(callback)
@@ -198,7 +224,7 @@ class VisitorStore:
                 # the old one's callbacks run never gets a visitor whose state is being torn down.
                 del self._loaded[session_id]
                 old = self._visitors[session_id]
-                self._visitors[session_id] = dataclasses.replace(old, state={}, _releasers=[])
+                self._visitors[session_id] = old.fresh()
                 expired.append(old)
         return expired
 

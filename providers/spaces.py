@@ -42,8 +42,9 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError, AuthenticationError
 from gradio_client.utils import QueueError, TooManyRequestsError, encode_file_path, is_file_obj
 
+from .base import Provider
 from .config import env_float, env_str
-from .credentials import space_may_receive_credentials
+from .credentials import HF_TOKEN, space_may_receive_credentials
 from .errors import (
     AuthRequiredError,
     NotConfiguredError,
@@ -453,6 +454,22 @@ class Space:
     def deadline(self) -> float:
         return asyncio.get_running_loop().time() + spaces_timeout()
 
+    async def check(self) -> str | None:
+        """None when the Space answers now (a fresh Client reads its API), else why not.
+
+        Bounded by `SPACES_CHECK_TIMEOUT` (seconds, default 15); the Client is closed again.
+        """
+        source = self.source()
+        seconds = env_float("SPACES_CHECK_TIMEOUT", 15.0, minimum=0.1)
+        try:
+            session = await asyncio.wait_for(asyncio.to_thread(self._build, source), seconds)
+        except asyncio.TimeoutError:
+            return f"the Space did not answer within {seconds:g} s"
+        except Exception as exc:
+            return space_error(self.label, exc, source).detail or "the Space could not be reached"
+        await asyncio.to_thread(session.close)
+        return None
+
     async def stream(self, session: SpaceSession, api_name: str, *, visitor: Visitor, deadline: float,
                      args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None) -> AsyncIterator[Any]:
         """Submit a job and yield each output as it arrives (the final result last).
@@ -571,6 +588,21 @@ class Space:
         if isinstance(exc, (httpx.TransportError, ConnectionError)):
             self._discard(session, visitor)
         return space_error(self.label, exc, session.source)
+
+
+class SpaceProvider(Provider):
+    """Base of adapters backed by one Space (`space`): the status check asks that Space."""
+
+    space: Space
+    credential = HF_TOKEN  # optional: a visitor's token brings their own GPU quota
+    credential_required = False
+
+    async def check(self) -> None:
+        reason = await self.space.check()
+        if reason is None:
+            self.reached()
+        else:
+            self.unreachable(reason)
 
 
 def _cancel_in_background(session: SpaceSession, api_name: str, job: Any) -> None:

@@ -14,11 +14,11 @@ def test_providers_lists_registered_providers(client):
     listing = client.predict(api_name="/providers")
     assert [p["id"] for p in listing] == ["fake"]
     fake = listing[0]
-    assert set(fake) >= {"id", "label", "capabilities", "models", "default_models", "working",
-                         "needs_auth", "configured"}
+    assert set(fake) >= {"id", "label", "capabilities", "models", "default_models", "availability",
+                         "availability_reason", "credential"}
     assert fake["capabilities"] == ["image", "text", "vision"]
     assert fake["default_models"]["text"] == "echo"
-    assert fake["working"] is True and fake["configured"] is True
+    assert fake["availability"] == "ready" and fake["credential"] is None
 
 
 def test_api_documents_public_endpoints_only(client):

@@ -15,6 +15,7 @@ import pytest
 
 import ui.arena
 from providers import Capability, InputError, Provider, Registry, Visitor
+from providers.credentials import HF_TOKEN, HUGGINGCHAT_COOKIE
 from tests.support.fake_provider import FakeProvider
 from tests.support.servers import ROOT, stop_process
 from ui.arena import (
@@ -134,23 +135,22 @@ def _provider(pid: str, **attrs) -> Provider:
 
 
 class _Fallback(_Text):
-    id, label = "auto", "Auto"
-
-    def attach_registry(self, registry):
-        pass
+    id, label, delegating = "auto", "Auto", True
 
 
-def test_pool_has_only_usable_text_models():
+def test_pool_has_only_usable_text_models(monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
     registry = Registry([
         _provider("good"),
         _provider("gone", working=False),
         _provider("unset", is_configured=lambda self: False),
-        _provider("private", needs_auth=True),
+        _provider("private", credential=HF_TOKEN),
+        _provider("cookie", credential=HUGGINGCHAT_COOKIE),  # a Hugging Face token is no HuggingChat sign-in
         _provider("images", capabilities=frozenset({Capability.IMAGE})),
         _Fallback(),
     ])
     assert arena_pool(registry) == [Contender("good", "m1"), Contender("good", "m2")]
-    signed_in = Visitor("s1", hf_token="hf_x")
+    signed_in = Visitor("s1", hf_token="hf_x")  # ready for "private" only
     assert [c.provider for c in arena_pool(registry, signed_in)] == ["good", "good", "private", "private"]
 
 

@@ -166,7 +166,7 @@ async def test_nothing_to_try_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("AUTO_PROVIDERS", raising=False)
     auto = AutoProvider()
     Registry([auto, H2oProvider()])
-    assert auto.is_working() is False
+    assert auto.availability().ready is False
     _, _, error = await _collect(auto, _request("hi"))
     assert isinstance(error, NotConfiguredError) and "no working provider" in str(error)
 
@@ -182,7 +182,7 @@ def test_chat_endpoint_end_to_end(setup, monkeypatch):
             args = {"provider": "auto", "model": "", "system_prompt": "", "temperature": 0.7, "max_tokens": 100,
                     "top_p": 0.9, "api_name": "/chat"}
             listing = {p["id"]: p for p in client.predict(api_name="/providers")}
-            assert listing["auto"]["working"] is True
+            assert listing["auto"]["availability"] == "ready"
             reply = client.predict(messages=[{"role": "user", "content": "hi"}], **args)
             assert reply == answered_by("H2o", H2O_MODEL) + "You said: hi"
             reply = client.predict(messages=[{"role": "user", "content": "hi #h2o-503"}], **args)

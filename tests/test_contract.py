@@ -80,7 +80,7 @@ def test_describe_lists_identity_capabilities_models_and_status():
     assert described["capabilities"] == ["text"]
     assert described["models"] == {"text": ["small", "large"]}
     assert described["default_models"] == {"text": "large"}
-    assert (described["working"], described["needs_auth"], described["configured"]) == (False, False, True)
+    assert (described["availability"], described["credential"]) == ("gone", None)
 
 
 @pytest.mark.parametrize("status, kind, words", [

@@ -383,7 +383,7 @@ def test_the_provider_is_registered():
 
     assert load_class("providers.huggingchat:HuggingChatProvider") is HuggingChatProvider
     assert "providers.huggingchat:HuggingChatProvider" in BUILTIN_PROVIDERS
-    assert Registry([HuggingChatProvider()]).get("huggingchat").needs_auth
+    assert Registry([HuggingChatProvider()]).get("huggingchat").credential.header == "x-huggingchat-cookie"
 
 
 # -- through the app ------------------------------------------------------------------------------
@@ -479,4 +479,4 @@ def test_vision_end_to_end_through_the_api(api, server, tmp_path):
     assert first.path == later.path and first.files[0][0] == "base64;image-1.jpg"
     listing = client.predict(api_name="/providers")
     [entry] = [p for p in listing if p["id"] == "huggingchat"]
-    assert entry["needs_auth"] is True and "vision" in entry["capabilities"]
+    assert entry["credential"] == "HuggingChat cookie" and "vision" in entry["capabilities"]

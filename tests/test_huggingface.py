@@ -379,8 +379,8 @@ def test_app_endpoints_end_to_end(server, monkeypatch, tmp_path):
         try:
             listing = {p["id"]: p for p in client.predict(api_name="/providers")}
             assert listing["huggingface"]["capabilities"] == ["image", "text", "vision"]
-            assert listing["huggingface"]["needs_auth"] is True
-            assert listing["openai-compatible"]["configured"] is True
+            assert listing["huggingface"]["availability"] == "ready"  # the caller's x-hf-token counts
+            assert listing["openai-compatible"]["availability"] == "ready"
 
             job = client.submit(messages=[{"role": "user", "content": "hi there"}], provider="huggingface",
                                 model="local/chat-model", system_prompt="", temperature=0.7, max_tokens=64,

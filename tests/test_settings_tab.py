@@ -9,6 +9,8 @@ import pytest
 
 from providers import Registry, logs
 from providers.logs import SecretRegistry, redact
+from providers.huggingchat import HuggingChatProvider
+from providers.huggingface import HuggingFaceProvider
 from tests.support.fake_provider import FakeProvider
 from ui.app import build_demo
 from ui.config import AppSettings
@@ -26,21 +28,34 @@ def fresh_secrets(monkeypatch) -> SecretRegistry:
 
 @pytest.fixture(scope="module")
 def demo():
-    return build_demo(Registry([FakeProvider()]), AppSettings.from_env())
+    return build_demo(Registry([FakeProvider(), HuggingFaceProvider(), HuggingChatProvider()]),
+                      AppSettings.from_env())
+
+
+def _apply(apply, demo, token: str, cookie: str, remember: bool, request):
+    """Call Settings' apply as Gradio does: inputs as {component: value}."""
+    fields = {getattr(b, "label", None): b for b in demo.blocks.values()}
+    return apply({fields["Hugging Face token"]: token, fields["HuggingChat cookie"]: cookie,
+                  fields["Remember in this browser"]: remember}, request)
+
+
+def settings_dependencies(demo, name: str) -> list:
+    """The Settings tab's event listeners running the function called `name` (apply / restore)."""
+    return [fn for fn in demo.fns.values()
+            if fn.fn is not None and fn.fn.__qualname__ == f"build_settings_tab.<locals>.{name}"]
 
 
 def settings_dependency(demo, name: str):
-    """The Settings tab's event listener running the function called `name` (apply / restore)."""
-    (found,) = [fn for fn in demo.fns.values()
-                if fn.fn is not None and fn.fn.__qualname__ == f"build_settings_tab.<locals>.{name}"]
+    (found,) = settings_dependencies(demo, name)
     return found
 
 
 def settings_function(demo, name: str):
-    """That listener's function, with its triggers as (component label, event) pairs."""
-    found = settings_dependency(demo, name)
-    triggers = {(getattr(demo.blocks.get(block_id), "label", None), event) for block_id, event in found.targets}
-    return found.fn, triggers
+    """That function, with the triggers of all its listeners as (component label, event) pairs."""
+    found = settings_dependencies(demo, name)
+    triggers = {(getattr(demo.blocks.get(block_id), "label", None), event)
+                for dependency in found for block_id, event in dependency.targets}
+    return found[0].fn, triggers
 
 
 def test_credentials_are_applied_on_submit_or_blur_never_on_change(demo):
@@ -57,14 +72,14 @@ def test_credentials_are_applied_on_submit_or_blur_never_on_change(demo):
 def test_applying_registers_the_finished_credentials_only(demo, fresh_secrets):
     apply, _ = settings_function(demo, "apply")
     request = SimpleNamespace(session_hash="settings-apply", headers={})
-    saved, summary, restored = apply(TOKEN, f"  {COOKIE} ", False, request)
+    saved, summary, _, restored = _apply(apply, demo, TOKEN, f"  {COOKIE} ", False, request)
     assert restored is True  # what the visitor entered is never overwritten by a later restore
     assert "token **set**" in summary and "cookie **set**" in summary and saved == {"remember": False}
     assert redact(f"token {TOKEN} and cookie {COOKIE}") == "token [REDACTED] and cookie [REDACTED]"
     assert len(fresh_secrets) == 2
     partial = TOKEN[:20]  # what a per-keystroke handler would have registered on the way
     assert redact(f"partial {partial}!") == f"partial {partial}!"
-    apply("Fetching", "127.0.0.1", False, request)  # too short to be credentials: never secrets
+    _apply(apply, demo, "Fetching", "127.0.0.1", False, request)  # too short to be credentials: never secrets
     assert len(fresh_secrets) == 2 and redact("Fetching 127.0.0.1") == "Fetching 127.0.0.1"
 
 
@@ -73,6 +88,6 @@ def test_restoring_remembered_credentials_registers_them(demo, fresh_secrets):
     assert {event for _, event in triggers} == {"load", "change"}
     request = SimpleNamespace(session_hash="settings-restore", headers={})
     saved = {"remember": True, "hf_token": TOKEN, "huggingchat_cookie": COOKIE}
-    token, cookie, remember, summary, done = restore(saved, False, request)
+    token, cookie, remember, summary, _, done = restore(saved, False, request)
     assert (token, cookie, remember, done) == (TOKEN, COOKIE, True, True)
     assert redact(f"{TOKEN}/{COOKIE}") == "[REDACTED]/[REDACTED]"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gradio as gr
 
 from providers import Registry
+from providers.huggingchat import HuggingChatProvider
+from providers.huggingface import HuggingFaceProvider
 from tests.support.fake_provider import FakeProvider
 from ui.app import build_demo
 from ui.config import AppSettings
@@ -13,7 +15,8 @@ from ui.deeplink import TABS
 
 def test_local_app_has_token_field_and_no_login_button(monkeypatch):
     monkeypatch.delenv("SPACE_ID", raising=False)
-    demo = build_demo(Registry([FakeProvider()]), AppSettings.from_env())
+    demo = build_demo(Registry([FakeProvider(), HuggingFaceProvider(), HuggingChatProvider()]),
+                      AppSettings.from_env())
     blocks = list(demo.blocks.values())
     assert not any(isinstance(b, gr.LoginButton) for b in blocks)
     labels = {getattr(b, "label", None) for b in blocks}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from providers import Capability, Provider
+from providers import Capability, Provider, Visitor
+from providers.credentials import HF_TOKEN
 from tests.support.fake_provider import FakeProvider
 from ui.config import AppSettings
 from ui.deeplink import DeepLink
 from ui.export import to_json, to_markdown
-from ui.status import NEEDS_SIGN_IN, NOT_CONFIGURED, NOT_WORKING, WORKING, provider_state, status_rows
+from ui.status import provider_label, status_rows
 
 
 def test_deep_link_reads_and_builds_queries():
@@ -50,7 +51,7 @@ class _Gone(Provider):
 
 
 class _Locked(Provider):
-    id, label, needs_auth = "locked", "Locked", True
+    id, label, credential = "locked", "Locked", HF_TOKEN
     capabilities = frozenset({Capability.TEXT})
 
 
@@ -62,12 +63,15 @@ class _Unset(Provider):
         return False
 
 
-def test_provider_states():
-    assert provider_state(FakeProvider()) == WORKING
-    assert provider_state(_Gone()) == NOT_WORKING
-    assert provider_state(_Locked()) == NEEDS_SIGN_IN
-    assert provider_state(_Unset()) == NOT_CONFIGURED
-    assert status_rows([_Unset()]) == [["Unset", "image", NOT_CONFIGURED, ""]]
+def test_provider_labels_follow_each_visitors_availability(monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    assert provider_label(FakeProvider()) == FakeProvider.label
+    assert provider_label(_Gone()) == "Gone (not working)"
+    assert provider_label(_Locked()) == "Locked (needs sign-in)"
+    assert provider_label(_Locked(), Visitor("s", hf_token="hf_" + "x" * 30)) == "Locked"
+    assert provider_label(_Unset()) == "Unset (not configured)"
+    assert status_rows([_Unset()]) == [["Unset", "image", "not configured", "not set up by the operator"]]
+    assert status_rows([_Locked()])[0][2:] == ["needs sign-in", "needs a Hugging Face token"]
 
 
 def test_browser_secret_fixed_by_env_or_derived(monkeypatch):

@@ -117,9 +117,11 @@ def build_api(ctx: AppContext) -> None:
         except PlaygroundError as exc:
             raise api_error(exc) from exc
 
-    def providers_endpoint() -> list[dict]:
-        """Every registered provider with its capabilities, models and status."""
-        return [p.describe() for p in ctx.registry.all()]
+    def providers_endpoint(request: gr.Request) -> list[dict]:
+        """Every registered provider with its capabilities, models and availability for the caller
+        (a credential sent in its header, e.g. x-hf-token, counts)."""
+        visitor = ctx.visitor(request)
+        return [p.describe(visitor) for p in ctx.registry.all()]
 
     trigger.click(chat, [messages, provider, model, system_prompt, temperature, max_tokens, top_p], reply,
                   api_name="chat", concurrency_limit=limit, show_progress="hidden")

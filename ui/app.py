@@ -15,7 +15,7 @@ from .deeplink import DeepLink
 from .image_tab import build_image_tab
 from .pickers import ModelPicker
 from .session_state import install as install_lazy_sessions
-from .settings_tab import build_settings_tab
+from .settings_tab import SettingsTab, build_settings_tab
 from .text_tab import build_text_tab
 from .vision_tab import build_vision_tab
 
@@ -61,7 +61,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
             with gr.Tab("Compare", id="compare", elem_id="tab-compare") as compare_tab:
                 build_compare_tab(ctx)
             with gr.Tab("Settings", id="settings", elem_id="tab-settings") as settings_tab:
-                build_settings_tab(ctx, demo)
+                settings_panel = build_settings_tab(ctx, demo)
         build_api(ctx)
         build_compare_api(ctx)
 
@@ -70,7 +70,8 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
                             (compare_tab, "compare"), (settings_tab, "settings")):
             tab.select(lambda t=tab_id: t, None, current_tab, api_visibility="private", queue=False,
                        show_progress="hidden")
-        _wire_deep_links(demo, tabs, current_tab, pickers)
+        _wire_deep_links(ctx, settings_panel, tabs, current_tab, pickers)
+        _wire_availability(ctx, settings_panel, pickers)
         _wire_copy_link(copy_link, link, current_tab, pickers)
         demo.unload(ctx.release)
     demo.queue(default_concurrency_limit=settings.concurrency_limit, max_size=settings.max_queue_size)
@@ -79,22 +80,40 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
     return demo
 
 
-def _wire_deep_links(demo: gr.Blocks, tabs: gr.Tabs, current_tab: gr.State,
+def _wire_deep_links(ctx: AppContext, settings: SettingsTab, tabs: gr.Tabs, current_tab: gr.State,
                      pickers: dict[str, ModelPicker]) -> None:
-    """On load, `?tab=…&provider=…&model=…` selects the tab and, on a chat or image tab, provider and model."""
-    outputs = [tabs, current_tab] + [c for p in pickers.values() for c in (p.provider, p.model)]
+    """On load, once remembered credentials are back: `?tab=…&provider=…&model=…` selects the tab and,
+    on a chat or image tab, provider and model; every other picker shows a provider that can answer
+    this visitor, labelled as this visitor sees them."""
+    choices = [c for p in pickers.values() for c in (p.provider, p.model)]
 
-    async def open_link(request: gr.Request):
+    async def open_link(shown: dict, request: gr.Request):
+        visitor = ctx.visitor(request)
         target = DeepLink.from_query(dict(getattr(request, "query_params", None) or {}))
         updates: list = [gr.update(selected=target.tab) if target.tab else gr.update(), target.tab or "text"]
         for tab_id, picker in pickers.items():
             if tab_id == (target.tab or "text") and (target.provider or target.model):
-                updates.extend(await picker.choose(target.provider, target.model))
+                provider, model = await picker.choose(target.provider, target.model)
+                labels, _ = picker.for_visitor(visitor)
+                updates.extend([{**labels, **provider}, model])
             else:
-                updates.extend([gr.update(), gr.update()])
+                updates.extend(picker.for_visitor(visitor, shown.get(picker.provider), pick_default=True))
         return updates
 
-    demo.load(open_link, None, outputs, api_visibility="private", show_progress="hidden")
+    settings.loaded.then(open_link, {p.provider for p in pickers.values()}, [tabs, current_tab, *choices], api_visibility="private",
+                         show_progress="hidden")
+
+
+def _wire_availability(ctx: AppContext, settings: SettingsTab, pickers: dict[str, ModelPicker]) -> None:
+    """When the visitor's credentials change, the pickers' labels follow (their choices stay)."""
+    providers = [p.provider for p in pickers.values()]
+
+    def relabel(request: gr.Request):
+        visitor = ctx.visitor(request)
+        return [picker.for_visitor(visitor)[0] for picker in pickers.values()]
+
+    settings.changed.change(relabel, None, providers, api_visibility="private", queue=False,
+                            show_progress="hidden")
 
 
 def _wire_copy_link(button: gr.Button, link: gr.Textbox, current_tab: gr.State,

@@ -33,10 +33,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from providers import Capability, InputError, Provider, Registry, Visitor
+from providers import Capability, InputError, Registry, Visitor
 from providers.config import env_int, env_str
 
 from .limits import VisitorLimitError
+from .status import provider_state
 
 try:  # advisory locks keep appends from several processes whole; not available on Windows
     import fcntl
@@ -431,27 +432,15 @@ def _label(registry: Registry | None, provider_id: str) -> str:
 
 # -- picking a pair ---------------------------------------------------------------------------
 def arena_pool(registry: Registry, visitor: Visitor | None = None) -> list[Contender]:
-    """Every text model of the working, configured providers the visitor can use.
+    """Every text model of the providers ready for `visitor` (their own credentials, or shared ones).
 
-    Providers that need sign-in count only when the visitor brought credentials;
-    fallback providers built on others (such as Auto) never take part.
+    Providers that answer through others (such as Auto) never take part.
     """
-    signed_in = bool(visitor and (visitor.hf_token or visitor.huggingchat_cookie))
     pool: list[Contender] = []
     for provider in registry.for_capability(Capability.TEXT):
-        if _eligible(provider, signed_in):
+        if not provider.delegating and provider_state(provider, visitor).ready:
             pool.extend(Contender(provider.id, m) for m in dict.fromkeys(provider.model_list(Capability.TEXT)))
     return pool
-
-
-def _eligible(provider: Provider, signed_in: bool) -> bool:
-    if hasattr(provider, "attach_registry"):
-        return False
-    try:
-        status = provider.status()
-    except Exception:
-        return False
-    return status.working and status.configured and (signed_in or not status.needs_auth)
 
 
 def pick_pair(pool: list[Contender], rng: random.Random | None = None) -> tuple[Contender, Contender]:

@@ -47,6 +47,10 @@ class AppSettings:
     #: Seconds after which uploads, generated images and exports are deleted (Gradio's
     #: `delete_cache`, swept hourly or every max-age if shorter); 0 keeps them until the app stops.
     cache_max_age: int = 86_400
+    #: "Refresh status" checks the providers (e.g. wakes each Space) at most once per this many
+    #: seconds for everyone; each provider's check gives up after `status_check_timeout`.
+    status_check_interval: float = 30.0
+    status_check_timeout: float = 20.0
 
     @classmethod
     def from_env(cls) -> AppSettings:
@@ -75,6 +79,8 @@ class AppSettings:
             max_upload_bytes=env_int("PLAYGROUND_MAX_UPLOAD_BYTES",
                                      env_int("IMAGE_MAX_FILE_BYTES", 25_000_000, minimum=100_000), minimum=100_000),
             cache_max_age=env_int("PLAYGROUND_CACHE_MAX_AGE", 86_400, minimum=0),
+            status_check_interval=env_float("PLAYGROUND_STATUS_CHECK_INTERVAL", 30.0, minimum=0.0),
+            status_check_timeout=env_float("PLAYGROUND_STATUS_CHECK_TIMEOUT", 20.0, minimum=1.0),
         )
 
 

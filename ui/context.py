@@ -22,12 +22,12 @@ from .identity import visitor_key
 from .inert import html_text
 from .limits import FairUse
 from .service import Playground, RequestLimits, describe_error
+from .status import StatusChecks
 
 logger = logging.getLogger(__name__)
 
-#: Request headers an API caller may use to pass its own credentials.
-HF_TOKEN_HEADER = "x-hf-token"
-HUGGINGCHAT_COOKIE_HEADER = "x-huggingchat-cookie"
+#: The ZeroGPU token a Space's proxy adds to each request (an API caller's own credentials come in
+#: the headers their providers declare: `Credential.header`, e.g. x-hf-token).
 IP_TOKEN_HEADER = "x-ip-token"
 
 
@@ -48,6 +48,9 @@ class AppContext:
         self._held_lock = threading.Lock()
         self._swept_loop: asyncio.AbstractEventLoop | None = None
         self.pacer = FramePacer(settings.frame_interval, max_interval=settings.frame_interval_max)
+        self.credentials = registry.credentials()
+        self.status_checks = StatusChecks(registry.all(), timeout=settings.status_check_timeout,
+                                          min_interval=settings.status_check_interval)
 
     def history_reader(self) -> HistoryReader:
         """Reads history, accepting image files only from Gradio's upload folder."""
@@ -67,13 +70,11 @@ class AppContext:
         headers = getattr(request, "headers", None) or {}
         visitor.ip_token = headers.get(IP_TOKEN_HEADER) or None
         visitor.limit_key = visitor_key(request, session_id)
-        header_token = (headers.get(HF_TOKEN_HEADER) or "").strip() or None
-        header_cookie = (headers.get(HUGGINGCHAT_COOKIE_HEADER) or "").strip() or None
         # The newest header wins: an API caller may change its credential within one session.
-        if (header_token and header_token != visitor.hf_token) or (
-                header_cookie and header_cookie != visitor.huggingchat_cookie):
-            visitor.set_credentials(hf_token=header_token or visitor.hf_token,
-                                    huggingchat_cookie=header_cookie or visitor.huggingchat_cookie)
+        for credential in self.credentials:
+            value = (headers.get(credential.header) or "").strip()
+            if value and value != visitor.credential(credential.key):
+                visitor.set_credential(credential.key, value)
         return visitor
 
     def _visitor_for_call(self, session_id: str) -> Visitor:

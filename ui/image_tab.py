@@ -36,7 +36,7 @@ async def generate(ctx: AppContext, request: gr.Request | None, prompt: str, pro
         negative_prompt=negative_prompt, width=width, height=height,
         steps=steps, guidance=guidance, seed=seed if seed is not None else -1,
     )
-    provider = ctx.registry.get(provider_id) if provider_id else ctx.registry.default_for(Capability.IMAGE)
+    provider = ctx.registry.get(provider_id) if provider_id else ctx.registry.default_for(Capability.IMAGE, visitor)
     info = {
         "provider": provider.id if provider else "",
         "model": result.model,

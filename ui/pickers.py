@@ -6,20 +6,17 @@ import logging
 
 import gradio as gr
 
-from providers import Capability, PlaygroundError, Provider, Registry
+from providers import Capability, PlaygroundError, Provider, Registry, Visitor
 
-from .status import WORKING, provider_state
+from .status import provider_label
 
 logger = logging.getLogger(__name__)
 
 
-def provider_choice_label(provider: Provider) -> str:
-    state = provider_state(provider)
-    return provider.label if state == WORKING else f"{provider.label} ({state})"
-
-
-def provider_choices(registry: Registry, capability: Capability) -> list[tuple[str, str]]:
-    return [(provider_choice_label(p), p.id) for p in registry.for_capability(capability)]
+def provider_choices(registry: Registry, capability: Capability,
+                     visitor: Visitor | None = None) -> list[tuple[str, str]]:
+    """(label, id) pairs; labels say when a provider is not ready for `visitor`."""
+    return [(provider_label(p, visitor), p.id) for p in registry.for_capability(capability)]
 
 
 def model_dropdown_update(provider: Provider, capability: Capability, models: list[str],
@@ -101,6 +98,27 @@ class ModelPicker:
         if not provider.supports(self.capability):
             return gr.update(), gr.update()
         return gr.update(value=provider.id), await self.refresh_models(provider.id, model)
+
+    def for_visitor(self, visitor: Visitor, current: str | None = None,
+                    *, pick_default: bool = False) -> tuple[dict, dict]:
+        """Provider labels as `visitor` sees them; with `pick_default`, also the provider that can
+        answer them (and its default model) when the one shown is not ready for them."""
+        choices = provider_choices(self.registry, self.capability, visitor)
+        if not pick_default:
+            return gr.update(choices=choices), gr.update()
+        shown = None
+        try:
+            shown = self.registry.get(current) if current else None
+        except PlaygroundError:
+            pass
+        if shown is not None and shown.availability(visitor).ready:
+            return gr.update(choices=choices), gr.update()
+        default = self.registry.default_for(self.capability, visitor)
+        if default is None or default is shown:
+            return gr.update(choices=choices), gr.update()
+        models = default.model_list(self.capability)
+        return (gr.update(choices=choices, value=default.id),
+                model_dropdown_update(default, self.capability, models))
 
     def _default_id(self) -> str:
         default = self.registry.default_for(self.capability)

@@ -155,12 +155,13 @@ class Playground:
             )
         return text
 
-    async def resolve(self, provider_id: str | None, model: str | None, capability: Capability):
-        """The provider (default: first working one) and the resolved model id."""
+    async def resolve(self, provider_id: str | None, model: str | None, capability: Capability,
+                      visitor: Visitor | None = None):
+        """The provider (default: the first that can answer `visitor`) and the resolved model id."""
         if provider_id:
             provider = self.registry.get(provider_id)
         else:
-            provider = self.registry.default_for(capability)
+            provider = self.registry.default_for(capability, visitor)
             if provider is None:
                 raise InputError(f"No provider offers {capability.value}.")
         if not provider.supports(capability):
@@ -204,7 +205,7 @@ class Playground:
         if capability is Capability.VISION and not any(m.images for m in messages):
             raise InputError("Add an image to ask the vision model about.")
         self.check_request(messages, system_prompt or "")
-        provider, resolved = await self.resolve(provider_id, model, capability)
+        provider, resolved = await self.resolve(provider_id, model, capability, visitor)
         if continue_last and not provider.supports_continue:
             raise InputError(f"{provider.label} cannot continue an answer; ask it to go on instead.")
         request = ChatRequest(
@@ -265,7 +266,7 @@ class Playground:
     ) -> tuple[ImageResult, float]:
         """Generate one image; returns it with the seconds taken. Sizes snap to multiples of 32."""
         self.check_prompt(prompt, what="prompt")
-        provider, resolved = await self.resolve(provider_id, model, Capability.IMAGE)
+        provider, resolved = await self.resolve(provider_id, model, Capability.IMAGE, visitor)
         request = ImageRequest(
             prompt=prompt,
             model=resolved,
