@@ -3,6 +3,11 @@
 Lists and metadata are fetched lazily with a short timeout, cached with a
 time-to-live, and fall back to built-in values; nothing runs at import or
 start-up. Hub calls carry no token: they read public information only.
+
+Which Inference Providers serve a model comes from
+`GET /api/models/{id}?expand=inferenceProviderMapping` (the call huggingface_hub
+makes for its own routing): a mapping `{provider: {"status", "providerId", "task"}}`
+(list endpoints answer a list of objects with a `provider` key instead).
 """
 
 from __future__ import annotations
@@ -55,6 +60,28 @@ class ModelInfo:
         return self.has_chat_template or "conversational" in self.tags
 
 
+@dataclass(frozen=True)
+class ServedBy:
+    """One Inference Provider serving a model: its name, the task it serves it for, and its status."""
+
+    provider: str
+    task: str
+    status: str = "live"
+
+
+def parse_provider_mapping(data: object) -> tuple[ServedBy, ...]:
+    """The providers of an `inferenceProviderMapping` (dict or list form); malformed entries are skipped."""
+    mapping = data.get("inferenceProviderMapping") if isinstance(data, dict) else None
+    if isinstance(mapping, dict):
+        entries = [{**value, "provider": name} for name, value in mapping.items() if isinstance(value, dict)]
+    elif isinstance(mapping, list):
+        entries = [value for value in mapping if isinstance(value, dict)]
+    else:
+        entries = []
+    return tuple(ServedBy(str(e["provider"]), str(e.get("task") or ""), str(e.get("status") or "live"))
+                 for e in entries if e.get("provider"))
+
+
 def _timeout() -> httpx.Timeout:
     return httpx.Timeout(env_float("HF_HUB_API_TIMEOUT", 5.0, minimum=0.1))
 
@@ -68,6 +95,7 @@ class HubCatalog:
         self._lists: TTLCache[list[str]] = TTLCache(ttl)
         # Keyed by model ids visitors type: an id the Hub does not know is only a short negative entry.
         self._info: TTLCache[ModelInfo] = TTLCache(ttl, is_negative=lambda info: not info.known)
+        self._served: TTLCache[tuple[ServedBy, ...] | None] = TTLCache(ttl, is_negative=lambda found: not found)
 
     async def models(self, query: ListQuery, fallback: list[str]) -> list[str]:
         """Ids from a Hub listing (filtered by trending score), or `fallback` when it fails or is empty."""
@@ -102,6 +130,22 @@ class HubCatalog:
             return parse_model_info(model_id, data)
 
         return await self._info.get((endpoint, model_id), fetch, unknown)
+
+    async def served_by(self, model_id: str) -> tuple[ServedBy, ...] | None:
+        """The Inference Providers serving a Hub model id: empty when none does, None when the Hub cannot say."""
+        endpoint = hub_endpoint()
+
+        async def fetch() -> tuple[ServedBy, ...]:
+            try:
+                data = await request_json(self.label, "GET", f"{endpoint}/api/models/{quote(model_id, safe='/')}",
+                                          params={"expand": "inferenceProviderMapping"}, timeout=_timeout())
+            except ProviderError as exc:
+                if exc.status == 404:  # not on the Hub: nobody serves it
+                    return ()
+                raise
+            return parse_provider_mapping(data)
+
+        return await self._served.get((endpoint, model_id), fetch, None)
 
 
 def parse_model_info(model_id: str, data: object) -> ModelInfo:
