@@ -33,19 +33,24 @@ NO_KEY = "no-key"
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where and how one request is sent. `api_key` is always explicit (never the library's fallback)."""
+    """Where and how one request is sent. `api_key` is always explicit (never the library's fallback).
+
+    `base_url` None lets huggingface_hub route by `provider` itself; `router` marks the
+    Inference Providers router (as opposed to a self-hosted server).
+    """
 
     base_url: str | None
     api_key: str
     provider: str | None = None
     timeout: float | None = None
+    router: bool = False
 
     def key(self, loop: asyncio.AbstractEventLoop) -> Hashable:
         digest = hashlib.sha256(self.api_key.encode()).hexdigest()
         return (loop, self.base_url, digest, self.provider, self.timeout)
 
     def __repr__(self) -> str:  # never print the key
-        return f"Endpoint(base_url={self.base_url!r}, provider={self.provider!r})"
+        return f"Endpoint(base_url={self.base_url!r}, provider={self.provider!r}, router={self.router!r})"
 
 
 @dataclass(eq=False)

@@ -1,10 +1,16 @@
 """Hugging Face Inference: text and vision chat, text-to-image, raw TGI text generation.
 
-Requests go through `AsyncInferenceClient` to the Inference Providers router, or to
-`HF_INFERENCE_BASE_URL` (any OpenAI-compatible or TGI server). The visitor's token
-wins over the operator's `HF_TOKEN`; a Hugging Face token only ever goes to Hugging
-Face's hosts (see `credentials`), other servers get `HF_INFERENCE_API_KEY` or a
-placeholder; on a public Space the operator's token serves anonymous visitors only
+Requests go through `AsyncInferenceClient` to the Inference Providers router
+(`HF_ROUTER_URL`), or to `HF_INFERENCE_BASE_URL` (a self-hosted TGI, vLLM or
+OpenAI-compatible server); `hf_routes` holds both URL layouts. Chat goes to the
+router's `/v1/chat/completions` (`model` or `model:provider`); raw text generation and
+text-to-image go to the router's hf-inference task route when the Hub's provider
+mapping says hf-inference serves the model, text-to-image through another provider
+via huggingface_hub's own routing; a self-hosted server gets TGI's `/generate_stream`.
+
+The visitor's token wins over the operator's `HF_TOKEN`; a Hugging Face token only ever
+goes to Hugging Face's hosts (see `credentials`), other servers get `HF_INFERENCE_API_KEY`
+or a placeholder; on a public Space the operator's token serves anonymous visitors only
 with `ALLOW_SHARED_CREDENTIALS=1`. Typed model ids are checked before any network
 call (`model_ids`): the Hub's owner/name grammar for the router, a server model
 name for a custom server; neither can ever become an address.
@@ -21,12 +27,28 @@ from PIL import Image, UnidentifiedImageError
 
 from .base import Capability, ChatRequest, ImageRequest, ImageResult
 from .config import env_str
-from .errors import AuthRequiredError, ProtocolError, UnavailableError
+from .errors import AuthRequiredError, ModelNotSupportedError, NotConfiguredError, ProtocolError, UnavailableError
 from .events import ChatEvent, Finish, Status, TextDelta
 from .credentials import HF_TOKEN, hf_token_for, is_hf_host, shared_credentials_allowed
 from .hf_clients import NO_KEY, Endpoint
 from .hf_errors import CLIENT_ERRORS, TOKENS_URL, Hints
 from .hf_models import HubCatalog, ListQuery, hub_endpoint
+from .hf_routes import (
+    DEFAULT_ROUTER,
+    HF_INFERENCE,
+    IMAGE_TASKS,
+    POLICIES,
+    RAW_TASKS,
+    custom_base_url,
+    hf_inference_url,
+    pick_provider,
+    router_chat_model,
+    router_url,
+    split_model,
+    task_url,
+    tgi_stream_url,
+    wanted_provider,
+)
 from .inference import InferenceClientProvider, request_timeout
 from .media import returned_image
 from .model_ids import hub_model_id, server_model_id, shown
@@ -99,16 +121,24 @@ class HuggingFaceProvider(InferenceClientProvider):
     # -- where requests go -----------------------------------------------------------------
     def check_model_id(self, name: str) -> str:
         """The Hub's owner/name grammar through the router; a server's model name on a custom server."""
-        if env_str("HF_INFERENCE_BASE_URL"):
+        if custom_base_url():
             return server_model_id(name, self.label)
         return hub_model_id(name, self.label)
 
     def needs_credential(self) -> bool:
-        """A Hugging Face token is needed for Hugging Face's hosts, never for a self-hosted server."""
-        return is_hf_host(env_str("HF_INFERENCE_BASE_URL") or None)
+        """A Hugging Face token is needed for Hugging Face's hosts (the router among them), never for a
+        self-hosted server."""
+        return is_hf_host(custom_base_url())
 
     def endpoint(self, visitor: Visitor) -> Endpoint:
-        base_url = env_str("HF_INFERENCE_BASE_URL").rstrip("/") or None
+        """The router with the visitor's (or shared) HF token, or the self-hosted server with its own key."""
+        base_url = custom_base_url()
+        router = base_url is None
+        if router:
+            base_url = router_url()
+            if not is_hf_host(base_url):
+                raise NotConfiguredError(self.label, "HF_ROUTER_URL is not a Hugging Face host",
+                                         hint="List its host in HF_TRUSTED_HOSTS to send Hugging Face tokens there")
         if is_hf_host(base_url):
             token = hf_token_for(visitor.hf_token)
             if not token:
@@ -117,32 +147,56 @@ class HuggingFaceProvider(InferenceClientProvider):
             key = token
         else:  # a self-hosted server: never the HF token
             key = env_str("HF_INFERENCE_API_KEY") or NO_KEY
-        provider = None if base_url else env_str("HF_INFERENCE_PROVIDER", "auto")
-        return Endpoint(base_url, key, provider, request_timeout())
+        return Endpoint(base_url, key, None, request_timeout(), router=router)
 
     def hints(self, model: str) -> Hints:
-        self_hosted = not is_hf_host(env_str("HF_INFERENCE_BASE_URL") or None)
+        self_hosted = not is_hf_host(custom_base_url())
         return Hints(
             auth=("Check HF_INFERENCE_API_KEY for this server" if self_hosted
                   else f"Check your Hugging Face token, or create one at {TOKENS_URL}"),
             payment="Your Hugging Face credits are used up: see https://huggingface.co/settings/billing",
-            gated_url=f"{hub_endpoint()}/{model}",
+            gated_url=f"{hub_endpoint()}/{split_model(model)[0]}",
             gone=("This server no longer offers that API; the old api-inference.huggingface.co host was "
                   "retired: leave HF_INFERENCE_BASE_URL unset to use the Inference Providers router"),
         )
 
-    def _model_url(self, endpoint: Endpoint, model: str) -> str:
-        """A task's model target: the model id (router), or `{base}/models/{id}` on a custom server."""
-        return f"{endpoint.base_url}/models/{model}" if endpoint.base_url else model
+    async def _serving_provider(self, model: str, tasks: frozenset[str], what: str, *,
+                                only: str | None = None) -> str:
+        """The provider that serves `model` for `what` on the router, from the Hub's provider mapping.
 
-    async def _warm_routing(self, endpoint: Endpoint, model: str, *, chat: bool = False) -> None:
-        """Resolve the router's provider mapping off the event loop.
-
-        Behind the router, huggingface_hub looks up which providers serve a model with a
-        blocking Hub call (cached per process) inside its async methods; doing it first in
-        a thread keeps the event loop free. Chat with provider "auto" needs no lookup.
+        The id's `:provider` suffix or HF_INFERENCE_PROVIDER names one; a policy (`auto`,
+        `fastest`...) takes the first the mapping lists. `only` restricts the choice to the
+        one provider whose route the caller can use. When the Hub cannot say, the wanted
+        provider (else `only`, else hf-inference) is tried and the router's answer decides.
         """
-        if endpoint.base_url or (chat and endpoint.provider in (None, "auto")):
+        hub_id = split_model(model)[0]
+        wanted = wanted_provider(model)
+        if only and wanted not in POLICIES and wanted != only:
+            raise ModelNotSupportedError(self.label, f"{what} goes through {only} only, not {wanted}",
+                                         hint=f"Drop the :{wanted} suffix or set HF_INFERENCE_PROVIDER=auto")
+        served = await self.catalog.served_by(hub_id)
+        if served is None:
+            return only or (wanted if wanted not in POLICIES else HF_INFERENCE)
+        provider = pick_provider(served, tasks, only or wanted)
+        if provider is not None:
+            return provider
+        others = sorted({entry.provider for entry in served if entry.task in tasks})
+        detail = f"no Inference Provider serves {shown(hub_id)} for {what}"
+        if only:
+            detail = f"{only} does not serve {shown(hub_id)} for {what}"
+        hint = (f"It is served by {', '.join(others)}" if others and not only
+                else "Pick a chat model, or point HF_INFERENCE_BASE_URL at your own TGI server" if only
+                else "Pick another model")
+        raise ModelNotSupportedError(self.label, detail, hint=hint)
+
+    async def _warm_routing(self, endpoint: Endpoint, model: str) -> None:
+        """Resolve huggingface_hub's own provider mapping off the event loop (provider-routed calls only).
+
+        When the library routes a call itself (`base_url` None), it looks up which providers
+        serve the model with a blocking Hub call (cached per process) inside its async
+        methods; doing it first in a thread keeps the event loop free.
+        """
+        if endpoint.base_url:
             return
         try:
             from huggingface_hub.inference._providers._common import _fetch_inference_provider_mapping
@@ -157,10 +211,10 @@ class HuggingFaceProvider(InferenceClientProvider):
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
         endpoint = self.endpoint(visitor)
         model = self.check_model_id(request.model or self.default_model(request.capability))
-        raw = await self._use_raw_mode(request, model)
-        await self._warm_routing(endpoint, model, chat=not raw)
-        if raw:
+        if await self._use_raw_mode(request, model):
             stream = self._raw_chat(endpoint, request, model)
+        elif endpoint.router:
+            stream = self.stream_chat(endpoint, request, router_chat_model(model))
         else:
             stream = self.stream_chat(endpoint, request, model)
         async for event in stream:
@@ -171,11 +225,20 @@ class HuggingFaceProvider(InferenceClientProvider):
             return False
         if env_str("HF_INFERENCE_API", "chat").lower() == "text-generation":
             return True
-        return not (await self.catalog.info(model)).is_chat_model
+        return not (await self.catalog.info(split_model(model)[0])).is_chat_model
+
+    async def _raw_target(self, endpoint: Endpoint, model: str) -> str:
+        """TGI's `/generate_stream` on a self-hosted server; the hf-inference task route on the router."""
+        assert endpoint.base_url is not None
+        if not endpoint.router:
+            return tgi_stream_url(endpoint.base_url)
+        await self._serving_provider(model, RAW_TASKS, "raw text generation", only=HF_INFERENCE)
+        return hf_inference_url(endpoint.base_url, split_model(model)[0])
 
     async def _raw_chat(self, endpoint: Endpoint, request: ChatRequest, model: str) -> AsyncIterator[ChatEvent]:
-        """TGI's legacy stream: a prompt built in the model's format, tokens until a special one."""
-        info = await self.catalog.info(model)
+        """TGI's token stream: a prompt built in the model's format, tokens until a special one."""
+        target = await self._raw_target(endpoint, model)
+        info = await self.catalog.info(split_model(model)[0])
         fmt = choose_format(model, info.model_type, info.eos_token)
         prompt = build_prompt(fmt, [(m.role, m.text) for m in request.messages], system=request.system_prompt,
                               continue_last=request.continue_last)
@@ -183,7 +246,6 @@ class HuggingFaceProvider(InferenceClientProvider):
         cap = _MAX_NEW_TOKENS.get(info.model_type)
         if cap and (max_new is None or max_new > cap):
             max_new = cap
-        target = self._model_url(endpoint, model)
 
         def open_stream(client: AsyncInferenceClient):
             return client.text_generation(
@@ -202,12 +264,29 @@ class HuggingFaceProvider(InferenceClientProvider):
             yield event
 
     # -- images -----------------------------------------------------------------------------
+    async def _image_route(self, endpoint: Endpoint, model: str) -> tuple[Endpoint, str]:
+        """Where a text-to-image request goes, and the model target to hand the client."""
+        assert endpoint.base_url is not None
+        if not endpoint.router:
+            return endpoint, task_url(endpoint.base_url, model)
+        hub_id = split_model(model)[0]
+        provider = await self._serving_provider(model, IMAGE_TASKS, "text-to-image")
+        if provider == HF_INFERENCE:
+            return endpoint, hf_inference_url(endpoint.base_url, hub_id)
+        if endpoint.base_url != DEFAULT_ROUTER:
+            raise NotConfiguredError(self.label, f"{provider}'s image route is only reachable at {DEFAULT_ROUTER}",
+                                     hint="huggingface_hub builds it; unset HF_ROUTER_URL or pick a model "
+                                          "hf-inference serves")
+        routed = Endpoint(None, endpoint.api_key, provider, endpoint.timeout, router=True)
+        await self._warm_routing(routed, hub_id)
+        return routed, hub_id
+
+    # -- images -----------------------------------------------------------------------------
     async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
         endpoint = self.endpoint(visitor)
         model = self.check_model_id(request.model or self.default_model(Capability.IMAGE))
+        endpoint, target = await self._image_route(endpoint, model)
         seed = request.resolved_seed()
-        target = self._model_url(endpoint, model)
-        await self._warm_routing(endpoint, model)
         async with self._pool.lease(endpoint) as client:
             async def call():
                 return await client.text_to_image(

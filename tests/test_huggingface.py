@@ -1,4 +1,8 @@
-"""The Hugging Face adapter with the real AsyncInferenceClient against a local server."""
+"""The Hugging Face adapter with the real AsyncInferenceClient against a local server.
+
+Most tests point HF_INFERENCE_BASE_URL at the server (a self-hosted TGI / OpenAI-compatible
+server); tests/test_hf_router.py covers the router's own layouts.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from PIL import Image
 
 from providers import (
     AuthRequiredError,
+    BadRequestError,
     Capability,
     ChatRequest,
     Finish,
@@ -51,9 +56,7 @@ def hf_server():
 @pytest.fixture
 def server(hf_server, monkeypatch):
     """The local server as HF_INFERENCE_BASE_URL and HF_ENDPOINT, trusted as Hugging Face's."""
-    hf_server.requests.clear()
-    hf_server._loading.clear()
-    hf_server.token_delay = 0.0
+    hf_server.reset()
     monkeypatch.setenv("HF_INFERENCE_BASE_URL", hf_server.url)
     monkeypatch.setenv("HF_ENDPOINT", hf_server.url)
     monkeypatch.setenv("HF_TRUSTED_HOSTS", "127.0.0.1")
@@ -138,7 +141,8 @@ async def test_hf_token_never_reaches_a_non_hugging_face_host(server, provider, 
     await collect(provider, request())
     assert len(server.requests) >= 3
     assert all("hf_" not in (r.authorization or "") for r in server.requests)
-    assert set(server.authorizations("/v1/") + server.authorizations("/models/")) == {"Bearer no-key"}
+    inference = server.authorizations("/v1/") + server.authorizations("/models/") + server.authorizations("/generate")
+    assert len(inference) == 3 and set(inference) == {"Bearer no-key"}
     assert set(server.authorizations("/api/")) == {None}  # Hub metadata goes without a token
 
     monkeypatch.setenv("HF_INFERENCE_API_KEY", "sk-own-key-for-this-server")
@@ -276,8 +280,8 @@ async def test_slow_server_times_out_and_unreachable_server_is_clear(server, pro
     assert isinstance(exc, UnavailableError) and "could not connect" in str(exc)
 
 
-# -- raw text generation -------------------------------------------------------------------------------------
-async def test_raw_mode_uses_the_models_prompt_format(server, provider, monkeypatch):
+# -- raw text generation: TGI's own routes ------------------------------------------------------------------
+async def test_raw_mode_streams_from_tgis_generate_stream_in_the_models_prompt_format(server, provider, monkeypatch):
     monkeypatch.setenv("HF_INFERENCE_API", "text-generation")
     events = await collect(provider, request("hello", model="local/echo-prompt", system_prompt="be brief"))
     assert text_of(events) == (
@@ -285,9 +289,17 @@ async def test_raw_mode_uses_the_models_prompt_format(server, provider, monkeypa
         "<|start_header_id|>user<|end_header_id|>\n\nhello<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n")
     assert events[-1] == Finish("stop")
-    call = server.calls("/models/local/echo-prompt")[0]
+    assert [r.path for r in server.requests if r.method == "POST"] == ["/generate_stream"]
+    call = server.calls("/generate_stream")[0]
     assert call.body["stream"] is True and call.body["parameters"]["return_full_text"] is False
     assert call.authorization == f"Bearer {VISITOR_TOKEN}"
+
+
+async def test_raw_mode_takes_a_base_url_given_with_v1(server, provider, monkeypatch):
+    monkeypatch.setenv("HF_INFERENCE_API", "text-generation")
+    monkeypatch.setenv("HF_INFERENCE_BASE_URL", server.url + "/v1")
+    assert text_of(await collect(provider, request("x", model="local/echo-prompt"))).startswith("<|begin_of_text|>")
+    assert len(server.calls("/generate_stream")) == 1
 
 
 async def test_raw_mode_continue_extends_the_last_answer(server, provider, monkeypatch):
@@ -298,21 +310,32 @@ async def test_raw_mode_continue_extends_the_last_answer(server, provider, monke
 
 
 async def test_non_chat_models_use_raw_mode_automatically(server, provider):
+    server.tgi_model = "local/base-model"
     events = await collect(provider, request(model="local/base-model"))
     assert text_of(events) == "Raw answer from local/base-model"
-    assert server.calls("/v1/") == [] and len(server.calls("/models/local/base-model")) == 1
-    prompt = server.calls("/models/")[0].body["inputs"]
+    assert server.calls("/v1/") == [] and len(server.calls("/generate_stream")) == 1
+    prompt = server.calls("/generate_stream")[0].body["inputs"]
     assert prompt == "<|im_start|>user\nhi there\n<|im_end|>\n<|im_start|>assistant\n"  # ChatML from eos
 
 
-async def test_raw_mode_finish_reason_and_failures(server, provider, monkeypatch):
+@pytest.mark.parametrize("tgi_model, outcome", [
+    ("tgi-length", Finish("length")),
+    ("cut", (UnavailableError, "dropped mid-answer", ["Raw", " answer"])),
+    ("stream-error", (UnavailableError, "overloaded", ["Raw", " answer"])),
+    ("status-429", (UnavailableError, "overloaded", [])),
+    ("status-422", (BadRequestError, "scripted 422", [])),
+])
+async def test_raw_mode_finish_reason_and_tgi_errors(server, provider, monkeypatch, tgi_model, outcome):
+    """TGI's errors are `{"error", "error_type"}` bodies, before or inside the stream."""
     monkeypatch.setenv("HF_INFERENCE_API", "text-generation")
-    events = await collect(provider, request(model="tgi-length"))
-    assert events[-1] == Finish("length")
-    events, exc = await collect_until_error(provider, request(model="cut"))
-    assert isinstance(exc, UnavailableError) and [e.text for e in events] == ["Raw", " answer"]
-    events, exc = await collect_until_error(provider, request(model="status-410"))
-    assert isinstance(exc, UnavailableError) and "gone" in str(exc)
+    server.tgi_model = tgi_model
+    if isinstance(outcome, Finish):
+        assert (await collect(provider, request(model="local/echo-prompt")))[-1] == outcome
+        return
+    error, words, partial = outcome
+    events, exc = await collect_until_error(provider, request(model="local/echo-prompt"))
+    assert isinstance(exc, error) and words in str(exc), exc
+    assert [e.text for e in events] == partial
 
 
 @pytest.mark.parametrize("model_id, model_type, eos, expected", [
@@ -414,13 +437,3 @@ def test_app_endpoints_end_to_end(server, monkeypatch, tmp_path):
             assert server.calls("/v1/chat")[-1].authorization == "Bearer no-key"
         finally:
             client.close()
-
-
-def test_router_endpoint_uses_the_routing_setting_and_hides_the_token(monkeypatch):
-    monkeypatch.delenv("HF_INFERENCE_BASE_URL", raising=False)
-    monkeypatch.setenv("HF_INFERENCE_PROVIDER", "together")
-    endpoint = HuggingFaceProvider().endpoint(visitor())
-    assert (endpoint.base_url, endpoint.provider, endpoint.api_key) == (None, "together", VISITOR_TOKEN)
-    assert VISITOR_TOKEN not in repr(endpoint)
-    monkeypatch.delenv("HF_INFERENCE_PROVIDER")
-    assert HuggingFaceProvider().endpoint(visitor()).provider == "auto"

@@ -69,7 +69,7 @@ def text_of(events) -> str:
 async def test_absent_until_the_operator_sets_a_base_url(monkeypatch):
     monkeypatch.delenv("OPENAI_COMPAT_BASE_URL", raising=False)
     provider = OpenAICompatProvider()
-    assert provider.is_configured() is False and provider.describe()["configured"] is False
+    assert provider.is_configured() is False and provider.describe()["availability"] == "not_configured"
     assert await provider.list_models(Capability.TEXT) == []
     with pytest.raises(NotConfiguredError, match="OPENAI_COMPAT_BASE_URL"):
         await collect(provider, ChatRequest([Message("user", "hi")], "m"))

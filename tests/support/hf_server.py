@@ -1,20 +1,32 @@
-"""A local stand-in for Hugging Face Inference, the Hub API and OpenAI-compatible servers.
+"""A local stand-in for the Hugging Face router, the Hub API, a TGI server and OpenAI-compatible servers.
 
-Speaks: OpenAI chat SSE (`POST /v1/chat/completions`), `GET /v1/models`, the Hub model
-API (`GET /api/models`, `GET /api/models/{id}`), and legacy `POST /models/{id}`, which
-is text-to-image (PNG back) when the client asks for an image and TGI's raw
-`data:` token stream otherwise. Every request is recorded with its Authorization header.
+Speaks the layouts the services serve today (docs/huggingface.md):
+- router and OpenAI-compatible servers: `POST /v1/chat/completions` (OpenAI chat SSE; `model` may carry a
+  `:provider` suffix; `continue_final_message` extends the last assistant message as vLLM and TGI do),
+  `GET /v1/models`;
+- the router's hf-inference task route `POST /hf-inference/models/{id}`: text-to-image when the client
+  asks for an image (PNG back), else text generation (TGI's `data:` token stream when `"stream": true`);
+- a self-hosted server's hf-inference layout `POST /models/{id}`: text-to-image only (a TGI server has no
+  such route, so text generation there is a 404);
+- TGI: `POST /generate_stream`, `POST /generate`, `POST /` (either, by the `stream` flag), `GET /info`,
+  serving the one model `tgi_model`;
+- the Hub API: `GET /api/models`, `GET /api/models/{id}` (with `expand=...` only the fields asked for,
+  e.g. `inferenceProviderMapping`).
+Every request is recorded with its Authorization header.
 
-The model id scripts the behaviour:
+The model's name (the part after the last `/`, without a `:provider` suffix) scripts the behaviour:
 - anything else: streams "Hello from <model>: <last user text>" word by word
-  (vision: "I got <n> image(s) ..."); with `echo-prompt` the raw prompt is streamed back;
-- `status-<code>`: answers that HTTP status (429 with Retry-After: 7, 503 "loading");
-- `loading-<n>`: answers 503 "currently loading" n times, then works;
+  (vision: "I got <n> image(s) ..."); on TGI routes "Raw answer from <model>", and `echo-prompt`
+  streams the raw prompt back;
+- `status-<code>`: answers that HTTP status with the body the service sends (router: `{"error": "..."}`
+  or OpenAI-style `{"error": {"message", "type", "code"}}`; TGI: `{"error", "error_type"}`; 429 with
+  Retry-After: 7);
+- `loading-<n>`: answers 503 (Retry-After: 1) n times, then works;
 - `malformed`: two tokens, then a line that is not JSON;
 - `cut`: two tokens, then the connection drops;
 - `slow-start`: waits `slow_seconds` before answering; `slow-mid`: two tokens, then waits;
-- `stream-error`: two tokens, then an in-stream `{"error": ...}` object;
-- `tgi-length`: the raw stream ends without a special token;
+- `stream-error`: two tokens, then an in-stream `{"error": ..., "error_type": "overloaded"}` object;
+- `tgi-length`: the token stream ends without a special token;
 - `empty`: a stream with no text (only the final chunk and `[DONE]`);
 - `huge-image` (text-to-image): a 9000×9000 PNG (1-bit, about 10 kB, made once), over the
   default 50,000,000-pixel limit.
@@ -26,6 +38,7 @@ import asyncio
 import functools
 import io
 import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,18 +48,43 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+_CHAT = {"pipeline_tag": "text-generation", "tags": ["conversational"]}
+
+#: Hub models; `providers` becomes the `inferenceProviderMapping` ({provider: task}).
 HUB_MODELS: dict[str, dict[str, Any]] = {
-    "local/chat-model": {"pipeline_tag": "text-generation", "tags": ["conversational"], "trendingScore": 50},
-    "local/popular-chat": {"pipeline_tag": "text-generation", "tags": ["conversational"], "trendingScore": 30},
+    "local/chat-model": {**_CHAT, "trendingScore": 50,
+                         "providers": {"together": "conversational", "hf-inference": "conversational"}},
+    "local/popular-chat": {**_CHAT, "trendingScore": 30, "providers": {"together": "conversational"}},
     "local/unpopular": {"pipeline_tag": "text-generation", "tags": [], "trendingScore": 2},
     "local/vision-model": {"pipeline_tag": "image-text-to-text", "tags": ["conversational"], "trendingScore": 40},
-    "local/image-model": {"pipeline_tag": "text-to-image", "tags": [], "trendingScore": 90},
+    "local/image-model": {"pipeline_tag": "text-to-image", "tags": [], "trendingScore": 90,
+                          "providers": {"hf-inference": "text-to-image", "fal-ai": "text-to-image"}},
+    "local/fal-image": {"pipeline_tag": "text-to-image", "tags": [], "providers": {"fal-ai": "text-to-image"}},
     "local/cold-image": {"pipeline_tag": "text-to-image", "tags": [], "trendingScore": 5},
-    "local/base-model": {"pipeline_tag": "text-generation", "tags": [],
+    "local/base-model": {"pipeline_tag": "text-generation", "tags": [], "providers": {"hf-inference": "text-generation"},
                          "config": {"model_type": "llama", "tokenizer_config": {"eos_token": "<|im_end|>"}}},
-    "local/echo-prompt": {"pipeline_tag": "text-generation", "tags": [],
+    "local/together-base": {"pipeline_tag": "text-generation", "tags": [], "providers": {"together": "text-generation"},
+                            "config": {"model_type": "llama", "tokenizer_config": {"eos_token": "<|im_end|>"}}},
+    "local/echo-prompt": {"pipeline_tag": "text-generation", "tags": [], "providers": {"hf-inference": "text-generation"},
                           "config": {"model_type": "llama", "tokenizer_config": {"eos_token": "<|eot_id|>"}}},
 }
+
+#: What the router answers for a status: a plain `{"error": str}`, or OpenAI-style (type, code).
+_ROUTER_ERRORS: dict[int, str | tuple[str, str, str]] = {
+    400: ("The requested model '{model}' is not supported by any provider you have enabled.",
+          "invalid_request_error", "model_not_supported"),
+    401: "Invalid credentials in Authorization header",
+    402: "You have exceeded your monthly included credits for Inference Providers.",
+    403: "Access to model {model} is restricted. You must have access to it and be authenticated to access it.",
+    404: ("The requested model '{model}' does not exist.", "invalid_request_error", "model_not_found"),
+    410: "The requested API is no longer supported.",
+    429: "You have reached the rate limit for this model.",
+    500: ("Internal server error", "server_error", "internal_error"),
+    503: ("Service Unavailable: the model {model} is currently loading", "service_unavailable", "model_loading"),
+}
+#: TGI's `error_type` per status.
+_TGI_ERROR_TYPES = {400: "validation", 422: "validation", 424: "generation", 429: "overloaded",
+                    500: "incomplete_generation", 503: "overloaded"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -57,12 +95,27 @@ def huge_png(size: tuple[int, int] = (9000, 9000)) -> bytes:
     return buffer.getvalue()
 
 
+def script_name(model: str) -> str:
+    """The part of a model id that scripts the behaviour: after the last `/`, without a `:provider` suffix."""
+    return model.split(":", 1)[0].rsplit("/", 1)[-1]
+
+
+def words(text: str) -> list[str]:
+    """Text as streamed pieces: words with their leading space."""
+    return [w if i == 0 else " " + w for i, w in enumerate(text.split(" "))] if text else []
+
+
+def sse(data: dict[str, Any], prefix: str = "data: ") -> str:
+    return prefix + json.dumps(data) + "\n\n"
+
+
 @dataclass
 class Recorded:
     method: str
     path: str
     authorization: str | None
     body: Any
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +125,8 @@ class HfServer:
     slow_seconds: float = 3.0
     token_delay: float = 0.0
     openai_models: list[str] = field(default_factory=lambda: ["served/model-a", "served/model-b"])
+    #: The one model the TGI routes serve (a TGI server is started for one model).
+    tgi_model: str = "local/echo-prompt"
     requests: list[Recorded] = field(default_factory=list)
     _loading: dict[str, int] = field(default_factory=dict)
 
@@ -81,7 +136,12 @@ class HfServer:
             Route("/v1/models", self.list_openai_models),
             Route("/api/models", self.hub_list),
             Route("/api/models/{model_id:path}", self.hub_model),
-            Route("/models/{model_id:path}", self.legacy, methods=["POST"]),
+            Route("/hf-inference/models/{model_id:path}", self.hf_inference, methods=["POST"]),
+            Route("/models/{model_id:path}", self.image_task, methods=["POST"]),
+            Route("/generate_stream", self.tgi_generate_stream, methods=["POST"]),
+            Route("/generate", self.tgi_generate, methods=["POST"]),
+            Route("/", self.tgi_compat, methods=["POST"]),
+            Route("/info", self.tgi_info),
         ])
 
     # -- what the tests read ------------------------------------------------------------
@@ -91,42 +151,61 @@ class HfServer:
     def authorizations(self, path_prefix: str = "") -> list[str | None]:
         return [r.authorization for r in self.calls(path_prefix)]
 
+    def reset(self) -> None:
+        """Forget requests and scripted state between tests."""
+        self.requests.clear()
+        self._loading.clear()
+        self.token_delay = 0.0
+        self.tgi_model = "local/echo-prompt"
+
     async def _record(self, request: Request) -> Any:
         raw = await request.body()
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw
-        self.requests.append(Recorded(request.method, request.url.path, request.headers.get("authorization"), body))
+        self.requests.append(Recorded(request.method, request.url.path, request.headers.get("authorization"), body,
+                                      dict(request.query_params)))
         return body
 
     # -- scripted failures -----------------------------------------------------------------
-    def _failure(self, model: str) -> Response | None:
-        if model.startswith("status-"):
-            code = int(model.split("-", 1)[1])
-            headers = {"Retry-After": "7"} if code == 429 else {}
-            message = "Model local is currently loading" if code == 503 else f"scripted {code}"
-            return JSONResponse({"error": message}, status_code=code, headers=headers)
-        if model.startswith("loading-"):
-            left = self._loading.setdefault(model, int(model.split("-", 1)[1]))
-            if left > 0:
-                self._loading[model] = left - 1
-                return JSONResponse({"error": "Model is currently loading", "estimated_time": 0.05},
-                                    status_code=503)
-        return None
+    def _failure(self, model: str, *, tgi: bool = False) -> Response | None:
+        """The scripted error response for `model`, in the router's or TGI's body format, if any."""
+        name = script_name(model)
+        if name.startswith("status-"):
+            code = int(name.split("-", 1)[1])
+        elif name.startswith("loading-") and self._loading.setdefault(name, int(name.split("-", 1)[1])) > 0:
+            self._loading[name] -= 1
+            code = 503
+        else:
+            return None
+        headers = {"Retry-After": "7"} if code == 429 else {"Retry-After": "1"} if code == 503 else {}
+        if tgi:
+            body: dict[str, Any] = {"error": f"scripted {code} for {model}",
+                                    "error_type": _TGI_ERROR_TYPES.get(code, "generation")}
+        else:
+            known = _ROUTER_ERRORS.get(code, f"scripted {code}")
+            if isinstance(known, tuple):
+                message, kind, error_code = known
+                body = {"error": {"message": message.format(model=model), "type": kind, "code": error_code}}
+            else:
+                body = {"error": known.format(model=model)}
+        return JSONResponse(body, status_code=code, headers=headers)
 
-    async def _chunks(self, model: str, pieces: list[str], encode, tail: list[str]):
+    async def _chunks(self, model: str, pieces: list[str], encode: Callable[[int, str], str],
+                      tail: list[str]) -> AsyncIterator[str]:
         """Stream `pieces` encoded as lines, honouring the scripted mid-stream behaviours."""
+        name = script_name(model)
         for index, piece in enumerate(pieces):
-            if index == 2 and model == "malformed":
+            if index == 2 and name == "malformed":
                 yield "data: {this is not json\n\n"
                 return
-            if index == 2 and model == "cut":
+            if index == 2 and name == "cut":
                 raise ConnectionResetError("scripted cut")
-            if index == 2 and model == "slow-mid":
+            if index == 2 and name == "slow-mid":
                 await asyncio.sleep(self.slow_seconds)
-            if index == 2 and model == "stream-error":
-                yield "data: " + json.dumps({"error": "scripted overload", "error_type": "overloaded"}) + "\n\n"
+            if index == 2 and name == "stream-error":
+                yield sse({"error": "scripted overload", "error_type": "overloaded"})
                 return
             if self.token_delay:
                 await asyncio.sleep(self.token_delay)
@@ -135,10 +214,10 @@ class HfServer:
             yield line
 
     async def _maybe_slow(self, model: str) -> None:
-        if model == "slow-start":
+        if script_name(model) == "slow-start":
             await asyncio.sleep(self.slow_seconds)
 
-    # -- OpenAI-compatible ----------------------------------------------------------------------
+    # -- OpenAI-compatible chat (the router, vLLM, TGI's /v1) ---------------------------------------
     async def chat(self, request: Request) -> Response:
         body = await self._record(request)
         model = str(body.get("model") or "")
@@ -147,24 +226,23 @@ class HfServer:
             return failure
         await self._maybe_slow(model)
         messages = body.get("messages") or []
-        images = sum(1 for m in messages if isinstance(m.get("content"), list)
-                     for part in m["content"] if part.get("type") == "image_url")
-        last = messages[-1]["content"] if messages else ""
-        if isinstance(last, list):
-            last = " ".join(p.get("text", "") for p in last if p.get("type") == "text")
-        text = f"I got {images} image(s) about {last}" if images else f"Hello from {model}: {last}"
-        words = text.split(" ")
-        pieces = [] if model == "empty" else [w if i == 0 else " " + w for i, w in enumerate(words)]
+        if body.get("continue_final_message"):
+            refusal = _continue_refusal(body, messages)
+            if refusal is not None:
+                return refusal
+            text = _continuation(model, messages)
+        else:  # a trailing assistant message, if any, is answered as a new turn
+            text = _answer(model, messages)
+        pieces = [] if script_name(model) == "empty" else words(text)
 
         def encode(index: int, piece: str) -> str:
-            chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
-                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
-                                  "finish_reason": None}]}
-            return "data: " + json.dumps(chunk) + "\n\n"
+            return sse({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                        "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
+                                     "finish_reason": None}]})
 
         final = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
                  "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]}
-        tail = ["data: " + json.dumps(final) + "\n\n", "data: [DONE]\n\n"]
+        tail = [sse(final), "data: [DONE]\n\n"]
         return StreamingResponse(self._chunks(model, pieces, encode, tail), media_type="text/event-stream")
 
     async def list_openai_models(self, request: Request) -> Response:
@@ -185,45 +263,120 @@ class HfServer:
         info = HUB_MODELS.get(model_id)
         if info is None:
             return JSONResponse({"error": "Repository not found"}, status_code=404)
-        return JSONResponse({"id": model_id, **info})
+        full = {"_id": f"id-{model_id}", "id": model_id, **{k: v for k, v in info.items() if k != "providers"},
+                "inferenceProviderMapping": {
+                    provider: {"status": "live", "providerId": f"{provider}-{model_id}", "task": task}
+                    for provider, task in info.get("providers", {}).items()}}
+        expand = request.query_params.getlist("expand") + request.query_params.getlist("expand[]")
+        if expand:  # the Hub answers only the fields asked for
+            full = {k: v for k, v in full.items() if k in ("_id", "id", *expand)}
+        return JSONResponse(full)
 
-    # -- legacy: text-to-image and TGI raw stream --------------------------------------------------
-    async def legacy(self, request: Request) -> Response:
+    # -- task routes: the router's hf-inference, a self-hosted image server ---------------------------
+    async def hf_inference(self, request: Request) -> Response:
+        return await self._task(request, text=True)
+
+    async def image_task(self, request: Request) -> Response:
+        return await self._task(request, text=False)
+
+    async def _task(self, request: Request, *, text: bool) -> Response:
         body = await self._record(request)
         model = request.path_params["model_id"]
+        wants_image = "image" in request.headers.get("accept", "")
+        if not wants_image and not text:
+            return JSONResponse({"error": "Not Found"}, status_code=404)
         failure = self._failure(model)
         if failure is not None:
             return failure
         await self._maybe_slow(model)
-        if "image" in request.headers.get("accept", ""):
-            if model.endswith("huge-image"):
+        if wants_image:
+            if script_name(model) == "huge-image":
                 return Response(huge_png(), media_type="image/png")
-            return self._image(body)
-        return self._tgi(model, body)
+            return _image(body)
+        return self._generate(model, body, stream=bool(body.get("stream")), single=False)
 
-    def _image(self, body: dict) -> Response:
-        params = body.get("parameters") or {}
-        seed = int(params.get("seed") or 0)
-        size = (int(params.get("width") or 64), int(params.get("height") or 64))
-        buffer = io.BytesIO()
-        Image.new("RGB", size, (seed % 256, (seed // 256) % 256, 7)).save(buffer, format="PNG")
-        return Response(buffer.getvalue(), media_type="image/png")
+    # -- TGI -----------------------------------------------------------------------------------------
+    async def tgi_generate_stream(self, request: Request) -> Response:
+        return await self._tgi(request, stream=True)
 
-    def _tgi(self, model: str, body: dict) -> Response:
+    async def tgi_generate(self, request: Request) -> Response:
+        return await self._tgi(request, stream=False, single=True)
+
+    async def tgi_compat(self, request: Request) -> Response:
+        return await self._tgi(request, stream=None)
+
+    async def tgi_info(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse({"model_id": self.tgi_model, "max_total_tokens": 4096, "router": "text-generation-router"})
+
+    async def _tgi(self, request: Request, *, stream: bool | None, single: bool = False) -> Response:
+        body = await self._record(request)
+        failure = self._failure(self.tgi_model, tgi=True)
+        if failure is not None:
+            return failure
+        await self._maybe_slow(self.tgi_model)
+        stream = bool(body.get("stream")) if stream is None else stream
+        return self._generate(self.tgi_model, body, stream=stream, single=single)
+
+    def _generate(self, model: str, body: dict, *, stream: bool, single: bool) -> Response:
+        """TGI text generation: a `data:` token stream ending with a special token, or the whole text."""
         prompt = str(body.get("inputs") or "")
-        text = prompt if model == "local/echo-prompt" else f"Raw answer from {model}"
-        words = text.split(" ")
-        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+        text = prompt if script_name(model) == "echo-prompt" else f"Raw answer from {model}"
+        if not stream:
+            answer = {"generated_text": text}
+            return JSONResponse(answer if single else [answer])
+        pieces = words(text)
 
         def encode(index: int, piece: str) -> str:
             token = {"id": index, "text": piece, "logprob": -0.1, "special": False}
-            return "data:" + json.dumps({"index": index, "token": token, "generated_text": None,
-                                         "details": None}) + "\n\n"
+            return sse({"index": index, "token": token, "generated_text": None, "details": None}, "data:")
 
         tail = []
-        if model != "tgi-length":
+        if script_name(model) != "tgi-length":
             eos = {"id": 2, "text": "</s>", "logprob": -0.1, "special": True}
-            tail.append("data:" + json.dumps({"index": len(pieces), "token": eos, "generated_text": text,
-                                              "details": {"finish_reason": "eos_token", "generated_tokens": 3,
-                                                          "input_length": 1}}) + "\n\n")
+            tail.append(sse({"index": len(pieces), "token": eos, "generated_text": text,
+                             "details": {"finish_reason": "eos_token", "generated_tokens": len(pieces) + 1,
+                                         "seed": None}}, "data:"))
         return StreamingResponse(self._chunks(model, pieces, encode, tail), media_type="text/event-stream")
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+    return str(content or "")
+
+
+def _answer(model: str, messages: list[dict]) -> str:
+    """The scripted answer to a conversation: to its last message, whoever wrote it."""
+    images = sum(1 for m in messages if isinstance(m.get("content"), list)
+                 for part in m["content"] if part.get("type") == "image_url")
+    last = _text_of(messages[-1]["content"]) if messages else ""
+    return f"I got {images} image(s) about {last}" if images else f"Hello from {model}: {last}"
+
+
+def _continue_refusal(body: dict, messages: list[dict]) -> Response | None:
+    """vLLM's 400s for a continue request it cannot honour (its `{"object": "error", ...}` body)."""
+    if body.get("add_generation_prompt", True):
+        message = "continue_final_message and add_generation_prompt cannot both be true"
+    elif not messages or messages[-1].get("role") != "assistant":
+        message = "continue_final_message is set but the final message is not from the assistant"
+    else:
+        return None
+    return JSONResponse({"object": "error", "message": message, "type": "BadRequestError", "param": None,
+                         "code": 400}, status_code=400)
+
+
+def _continuation(model: str, messages: list[dict]) -> str:
+    """The rest of the scripted answer after the final (partial) assistant message, as vLLM streams it."""
+    partial = _text_of(messages[-1]["content"])
+    whole = _answer(model, messages[:-1])
+    return whole[len(partial):] if whole.startswith(partial) and len(whole) > len(partial) else " and so on."
+
+
+def _image(body: dict) -> Response:
+    params = body.get("parameters") or {}
+    seed = int(params.get("seed") or 0)
+    size = (int(params.get("width") or 64), int(params.get("height") or 64))
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (seed % 256, (seed // 256) % 256, 7)).save(buffer, format="PNG")
+    return Response(buffer.getvalue(), media_type="image/png")
