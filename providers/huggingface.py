@@ -7,6 +7,9 @@ router's `/v1/chat/completions` (`model` or `model:provider`); raw text generati
 text-to-image go to the router's hf-inference task route when the Hub's provider
 mapping says hf-inference serves the model, text-to-image through another provider
 via huggingface_hub's own routing; a self-hosted server gets TGI's `/generate_stream`.
+Continue in chat mode asks a self-hosted server for `continue_final_message`; through the
+router the trailing assistant message is sent as is (providers differ in what they do
+with it), while raw mode reopens the answer in the prompt.
 
 The visitor's token wins over the operator's `HF_TOKEN`; a Hugging Face token only ever
 goes to Hugging Face's hosts (see `credentials`), other servers get `HF_INFERENCE_API_KEY`
@@ -105,7 +108,7 @@ class HuggingFaceProvider(InferenceClientProvider):
     models = {Capability.TEXT: TEXT_MODELS, Capability.VISION: VISION_MODELS, Capability.IMAGE: IMAGE_MODELS}
     accepts_any_model = True
     credential = HF_TOKEN
-    supports_continue = True  # raw text-generation mode reopens the last answer; chat mode sends it as a prefix
+    supports_continue = True  # raw mode reopens the answer; chat mode: continue_final_message on own servers
     note = "Needs a Hugging Face token (sign in, paste one in the settings, or HF_TOKEN)."
 
     def __init__(self) -> None:
@@ -216,7 +219,7 @@ class HuggingFaceProvider(InferenceClientProvider):
         elif endpoint.router:
             stream = self.stream_chat(endpoint, request, router_chat_model(model))
         else:
-            stream = self.stream_chat(endpoint, request, model)
+            stream = self.stream_chat(endpoint, request, model, continue_final=True)
         async for event in stream:
             yield event
 

@@ -4,6 +4,11 @@
 retries "model loading" (HTTP 503) for a bounded time while telling the user, and
 turns every client failure into a typed error, keeping what was already streamed.
 Subclasses say where requests go (`endpoint`) and what advice their errors carry.
+
+Continue: a chat request ending with an assistant message makes most servers start a
+new turn. vLLM and TGI extend that message instead when the body carries
+`continue_final_message: true` with `add_generation_prompt: false` (vLLM refuses
+the pair with both true); servers that do not know the fields ignore them.
 """
 
 from __future__ import annotations
@@ -52,6 +57,17 @@ def chat_messages(request: ChatRequest) -> list[dict[str, Any]]:
     return out
 
 
+#: Body fields asking vLLM / TGI to extend the final assistant message rather than answer it.
+CONTINUE_FINAL_MESSAGE: dict[str, Any] = {"continue_final_message": True, "add_generation_prompt": False}
+
+
+def continuation_fields(request: ChatRequest) -> dict[str, Any]:
+    """The continue-final-message fields when the request continues a trailing assistant message, else none."""
+    if request.continue_last and request.messages and request.messages[-1].role == "assistant":
+        return dict(CONTINUE_FINAL_MESSAGE)
+    return {}
+
+
 def sampling(request: ChatRequest) -> dict[str, Any]:
     """The sampling parameters the user set (None = the server's default, so not sent)."""
     params = {"temperature": request.temperature, "max_tokens": request.max_tokens, "top_p": request.top_p}
@@ -76,11 +92,17 @@ class InferenceClientProvider(Provider):
     def error(self, exc: BaseException, model: str, *, started: bool = False) -> ProviderError:
         return map_error(self.label, exc, model=model, started=started, hints=self.hints(model))
 
-    async def stream_chat(self, endpoint: Endpoint, request: ChatRequest, model: str,
-                          **extra: Any) -> AsyncIterator[ChatEvent]:
-        """Stream `chat_completion` (OpenAI chat SSE) as events."""
+    async def stream_chat(self, endpoint: Endpoint, request: ChatRequest, model: str, *,
+                          continue_final: bool = False, **extra: Any) -> AsyncIterator[ChatEvent]:
+        """Stream `chat_completion` (OpenAI chat SSE) as events.
+
+        With `continue_final` (a server that honours it), Continue sends `CONTINUE_FINAL_MESSAGE`.
+        """
         messages = chat_messages(request)
         params = {**sampling(request), **extra}
+        fields = continuation_fields(request) if continue_final else {}
+        if fields:
+            params["extra_body"] = {**params.get("extra_body", {}), **fields}
 
         def events(chunk: Any) -> Iterator[ChatEvent]:
             for choice in chunk.choices or ():

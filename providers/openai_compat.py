@@ -3,6 +3,8 @@
 Present when the operator sets `OPENAI_COMPAT_BASE_URL` (visitors cannot choose the
 URL); `OPENAI_COMPAT_API_KEY` is its key (a placeholder otherwise; a Hugging Face
 token is never sent here). Models come from the server's `/v1/models`, cached.
+Continue sends `continue_final_message` (see `inference`): vLLM and TGI extend the
+last answer; servers that ignore the field answer it as a new turn.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class OpenAICompatProvider(InferenceClientProvider):
     accepts_any_model = True
     note = "A server the operator configured with OPENAI_COMPAT_BASE_URL."
     listed_only_when_configured = True
+    supports_continue = True  # through continue_final_message
 
     def __init__(self) -> None:
         super().__init__()
@@ -93,5 +96,5 @@ class OpenAICompatProvider(InferenceClientProvider):
                                          hint="Type a model id, or set OPENAI_COMPAT_MODELS")
         if model not in self.model_list(request.capability):  # ids the server lists are its own
             model = self.check_model_id(model)
-        async for event in self.stream_chat(endpoint, request, model):
+        async for event in self.stream_chat(endpoint, request, model, continue_final=True):
             yield event

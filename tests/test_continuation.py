@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
-from providers import Registry
+import pytest
+
+from providers import Message, Registry, Visitor
+from providers.huggingface import HuggingFaceProvider
+from providers.openai_compat import OpenAICompatProvider
 from tests.support.fake_provider import FakeProvider
+from tests.support.hf_server import HfServer
+from tests.support.servers import serving
 from ui.config import AppSettings
 from ui.context import AppContext
 from ui.continuation import continue_answer
+from ui.service import Playground
 
 
 def _ctx() -> AppContext:
@@ -48,3 +56,48 @@ async def test_continue_with_a_provider_that_cannot_says_so():
     assert final[:1] == history[:1]
     assert any("Text Only cannot continue an answer" in (m.metadata or {}).get("title", "") for m in final[1:])
     assert any(m.content == "hello" for m in final[1:])  # the earlier answer stays
+
+
+# -- over the wire: continue_final_message, as vLLM and TGI honour it ------------------------------------
+@pytest.fixture(scope="module")
+def chat_server():
+    with serving(HfServer()) as server:
+        yield server
+
+
+@pytest.fixture
+def servers(chat_server, monkeypatch):
+    """The local server as a self-hosted Hugging Face server and as an OpenAI-compatible one."""
+    chat_server.reset()
+    monkeypatch.setenv("HF_INFERENCE_BASE_URL", chat_server.url)
+    monkeypatch.setenv("OPENAI_COMPAT_BASE_URL", chat_server.url + "/v1")
+    monkeypatch.setenv("HF_ENDPOINT", chat_server.url)
+    for name in ("HF_INFERENCE_API", "HF_INFERENCE_API_KEY", "OPENAI_COMPAT_API_KEY", "HF_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return chat_server
+
+
+@pytest.mark.parametrize("provider_id, model", [("huggingface", "local/chat-model"),
+                                                ("openai-compatible", "served/model-a")])
+async def test_continue_extends_the_answer_through_continue_final_message(servers, provider_id, model):
+    answer = f"Hello from {model}: tell a story"
+    cut_short = answer[:answer.index(":") + 1]  # "Hello from <model>:"
+    playground = Playground(Registry([HuggingFaceProvider(), OpenAICompatProvider()]))
+    messages = [Message("user", "tell a story"), Message("assistant", cut_short)]
+    async for turn in playground.chat(messages, provider_id=provider_id, model=model,
+                                      visitor=Visitor(session_id="continue"), continue_last=True):
+        pass
+    assert cut_short + turn.reply.text == answer  # the rest of the same answer, not a new turn
+    body = servers.calls("/v1/chat")[-1].body
+    assert (body["continue_final_message"], body["add_generation_prompt"]) == (True, False)
+    assert body["messages"][-1] == {"role": "assistant", "content": cut_short}
+    await asyncio.gather(*(p._pool.aclose() for p in playground.registry.all()))
+
+
+async def test_an_ordinary_turn_sends_no_continue_fields(servers):
+    playground = Playground(Registry([OpenAICompatProvider()]))
+    async for turn in playground.chat([Message("user", "hi")], provider_id="openai-compatible",
+                                      model="served/model-a", visitor=Visitor(session_id="plain")):
+        pass
+    assert turn.reply.text == "Hello from served/model-a: hi"
+    assert "continue_final_message" not in servers.calls("/v1/chat")[-1].body
