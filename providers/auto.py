@@ -5,35 +5,24 @@ default every text provider of the registry, in display order), each with its
 default text model. A provider that fails before any content is skipped; an
 error after content started is reported, not retried elsewhere (the partial
 answer stays). When every provider fails, one error lists each with its cause.
-The answer starts with a short note naming the provider and model
-(`AUTO_ANNOUNCE`), which is removed again from the history sent on later turns.
+The provider and model that answered come as an `Attribution` event before the
+answer (shown in the answer's caption and the API's metadata, never in its text).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from .base import Availability, Capability, ChatRequest, Provider, ProviderState
-from .config import env_bool
 from .errors import NotConfiguredError, PlaygroundError, UnavailableError
-from .events import ChatEvent, Finish, ImageOutput, ReasoningDelta, Status, TextDelta
-from .messages import Message
+from .events import Attribution, ChatEvent, Finish, ImageOutput, ReasoningDelta, Status, TextDelta
 from .registry import Registry, select_by_setting
 from .session import Visitor
 from .streams import aclose_quietly
 
 logger = logging.getLogger(__name__)
-
-_NOTE = re.compile(r"^\*Answered by [^\n]*\*\n\n")
-
-
-def answered_by(label: str, model: str) -> str:
-    """The note that opens an Auto answer."""
-    return f"*Answered by {label} · {model}*\n\n"
-
 
 class AllProvidersFailedError(UnavailableError):
     """Every provider Auto tried failed; `failures` holds each one's message."""
@@ -85,12 +74,10 @@ class AutoProvider(Provider):
         if not candidates:
             raise NotConfiguredError(self.label, "no working provider is configured for text chat",
                                      hint="Configure a provider or list some in AUTO_PROVIDERS")
-        messages = [_without_note(m) for m in request.messages]
-        announce = env_bool("AUTO_ANNOUNCE", True)
         failures: list[str] = []
         for provider in candidates:
             model = provider.default_model(Capability.TEXT)
-            attempt = replace(request, messages=messages, model=model, capability=Capability.TEXT)
+            attempt = replace(request, model=model, capability=Capability.TEXT)
             yield Status(f"Trying {provider.label}…")
             held: list[ChatEvent] = []  # titles, sources... shown only if this provider answers
             started = False
@@ -102,8 +89,7 @@ class AutoProvider(Provider):
                     elif _is_content(event):
                         started = True
                         logger.info("Auto: %s (%s) is answering", provider.label, model)
-                        if announce:
-                            yield TextDelta(answered_by(provider.label, model))
+                        yield Attribution(provider.label, model, provider.id)
                         for pending in held:
                             yield pending
                         yield event
@@ -135,9 +121,3 @@ def _is_content(event: ChatEvent) -> bool:
     if isinstance(event, (TextDelta, ReasoningDelta)):
         return bool(event.text)
     return isinstance(event, ImageOutput)
-
-
-def _without_note(message: Message) -> Message:
-    if message.role != "assistant" or not _NOTE.match(message.text):
-        return message
-    return replace(message, text=_NOTE.sub("", message.text, count=1))

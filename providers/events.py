@@ -55,13 +55,29 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Attribution:
+    """Who actually answered, when it is not the provider asked (Auto answers through another)."""
+
+    provider: str
+    model: str
+    provider_id: str = ""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens the provider says the answer took (where it reports them)."""
+
+    output_tokens: int
+
+
+@dataclass(frozen=True)
 class Finish:
     """End of the turn: "stop", "length", "cancelled" or a provider-specific reason."""
 
     reason: str = "stop"
 
 
-ChatEvent = TextDelta | ReasoningDelta | Sources | Title | ImageOutput | Status | Finish
+ChatEvent = TextDelta | ReasoningDelta | Sources | Title | ImageOutput | Status | Attribution | Usage | Finish
 
 
 @dataclass
@@ -75,6 +91,9 @@ class Reply:
     images: list[ImageOutput] = field(default_factory=list)
     status: str = ""
     finish_reason: str | None = None
+    answered_by: Attribution | None = None
+    #: Output tokens as the provider reported them (None: not reported).
+    output_tokens: int | None = None
 
     def apply(self, event: ChatEvent) -> None:
         """Fold one event into the reply."""
@@ -92,6 +111,10 @@ class Reply:
             self.images.append(event)
         elif isinstance(event, Status):
             self.status = event.text
+        elif isinstance(event, Attribution):
+            self.answered_by = event
+        elif isinstance(event, Usage):
+            self.output_tokens = event.output_tokens
         elif isinstance(event, Finish):
             self.finish_reason = event.reason
 

@@ -7,6 +7,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from providers import (
+    Attribution,
     Capability,
     ChatRequest,
     Message,
@@ -17,7 +18,7 @@ from providers import (
     UnavailableError,
     Visitor,
 )
-from providers.auto import AllProvidersFailedError, AutoProvider, answered_by
+from providers.auto import AllProvidersFailedError, AutoProvider
 from providers.flowgpt import FlowGptProvider
 from providers.h2o import H2oProvider
 from tests.support import flowgpt_server, h2o_server
@@ -65,11 +66,22 @@ async def _collect(provider, request):
     return "".join(e.text for e in events if isinstance(e, TextDelta)), events, error
 
 
+def answered_by(events: list) -> tuple[str, str] | None:
+    """(provider label, model) from the Attribution event, which comes before any text."""
+    found = [(i, e) for i, e in enumerate(events) if isinstance(e, Attribution)]
+    if not found:
+        return None
+    (index, event), = found
+    assert all(not isinstance(e, TextDelta) for e in events[:index])
+    return event.provider, event.model
+
+
 async def test_first_working_provider_answers_and_is_named(setup):
     auto, h2o_state, flow_state = setup
     text, events, error = await _collect(auto, _request("hello"))
     assert error is None
-    assert text == answered_by("H2o", H2O_MODEL) + "You said: hello"
+    assert text == "You said: hello"  # only the model's text: who answered is an event of its own
+    assert answered_by(events) == ("H2o", H2O_MODEL)
     assert Status("Trying H2o…") in events
     assert flow_state.requests == []
     assert h2o_state.deleted == h2o_state.created and len(h2o_state.created) == 1
@@ -79,7 +91,8 @@ async def test_a_failing_first_provider_falls_through(setup):
     auto, h2o_state, flow_state = setup
     text, events, error = await _collect(auto, _request("please #h2o-503"))
     assert error is None
-    assert text == answered_by("FlowGPT", "gpt-3.5-turbo") + "gpt-3.5-turbo says: please #h2o-503"
+    assert text == "gpt-3.5-turbo says: please #h2o-503"
+    assert answered_by(events) == ("FlowGPT", "gpt-3.5-turbo")
     assert [e.text for e in events if isinstance(e, Status)] == ["Trying H2o…", "Trying FlowGPT…"]
     assert h2o_state.deleted == h2o_state.created and len(h2o_state.created) == 1
     assert len(flow_state.requests) == 1
@@ -88,21 +101,22 @@ async def test_a_failing_first_provider_falls_through(setup):
 async def test_an_unreachable_provider_falls_through(setup, monkeypatch):
     auto, _, _ = setup
     monkeypatch.setenv("H2O_URL", f"http://127.0.0.1:{free_port()}")
-    text, _, error = await _collect(auto, _request("hi"))
-    assert error is None and text.startswith(answered_by("FlowGPT", "gpt-3.5-turbo"))
+    text, events, error = await _collect(auto, _request("hi"))
+    assert error is None and answered_by(events) == ("FlowGPT", "gpt-3.5-turbo")
 
 
 async def test_an_empty_answer_falls_through(setup, monkeypatch):
     auto, _, _ = setup
     monkeypatch.setenv("AUTO_PROVIDERS", "fake,flowgpt")
-    text, _, error = await _collect(auto, _request("count 0"))
-    assert error is None and text == answered_by("FlowGPT", "gpt-3.5-turbo") + "gpt-3.5-turbo says: count 0"
+    text, events, error = await _collect(auto, _request("count 0"))
+    assert error is None and text == "gpt-3.5-turbo says: count 0"
+    assert answered_by(events) == ("FlowGPT", "gpt-3.5-turbo")
 
 
 async def test_an_error_after_content_is_reported_not_retried(setup):
     auto, h2o_state, flow_state = setup
-    text, _, error = await _collect(auto, _request("cut #cut"))
-    assert text == answered_by("H2o", H2O_MODEL) + "You said:"
+    text, events, error = await _collect(auto, _request("cut #cut"))
+    assert text == "You said:" and answered_by(events) == ("H2o", H2O_MODEL)
     assert isinstance(error, UnavailableError) and not isinstance(error, AllProvidersFailedError)
     assert str(error).startswith("H2o: service unavailable") and "dropped" in str(error)
     assert flow_state.requests == []
@@ -134,21 +148,6 @@ async def test_stopping_auto_stops_the_provider(setup):
     assert h2o_state.deleted == h2o_state.created and len(h2o_state.created) == 1
 
 
-async def test_its_own_notes_are_left_out_of_the_history(setup):
-    auto, h2o_state, _ = setup
-    earlier = answered_by("FlowGPT", "gpt-3.5-turbo") + "an earlier answer"
-    text, _, error = await _collect(auto, _request("first", earlier, "second"))
-    assert error is None
-    assert h2o_state.sends[0]["inputs"] == "user: first\nassistant: an earlier answer\nuser: second\nassistant:"
-
-
-async def test_the_note_can_be_switched_off(setup, monkeypatch):
-    auto, _, _ = setup
-    monkeypatch.setenv("AUTO_ANNOUNCE", "false")
-    text, _, _ = await _collect(auto, _request("plain"))
-    assert text == "You said: plain"
-
-
 def test_candidates_follow_settings_and_status(setup, monkeypatch):
     auto, _, _ = setup
     assert [p.id for p in auto.candidates()] == ["h2o", "flowgpt", "fake"]
@@ -157,7 +156,7 @@ def test_candidates_follow_settings_and_status(setup, monkeypatch):
     assert [p.id for p in auto.candidates()] == ["flowgpt", "fake"]  # registry order, working only
     monkeypatch.setenv("AUTO_PROVIDERS", "fake, nope, fake")
     assert [p.id for p in auto.candidates()] == ["fake"]
-    assert auto.is_working() is True
+    assert auto.availability().ready is True
     assert auto.get_model(Capability.TEXT, "") == "auto"
 
 
@@ -184,9 +183,15 @@ def test_chat_endpoint_end_to_end(setup, monkeypatch):
             listing = {p["id"]: p for p in client.predict(api_name="/providers")}
             assert listing["auto"]["availability"] == "ready"
             reply = client.predict(messages=[{"role": "user", "content": "hi"}], **args)
-            assert reply == answered_by("H2o", H2O_MODEL) + "You said: hi"
+            assert reply == "You said: hi"
             reply = client.predict(messages=[{"role": "user", "content": "hi #h2o-503"}], **args)
-            assert reply == answered_by("FlowGPT", "gpt-3.5-turbo") + "gpt-3.5-turbo says: hi #h2o-503"
+            assert reply == "gpt-3.5-turbo says: hi #h2o-503"
+            columns = client.predict(prompt="hi", targets=[{"provider": "auto"}, {"provider": "flowgpt"}],
+                                     system_prompt="", temperature=0.7, max_tokens=100, top_p=0.9,
+                                     api_name="/compare")
+            assert columns[0]["reply"] == "You said: hi"  # the answer is the model's text only
+            assert columns[0]["answered_by"] == {"provider": "h2o", "label": "H2o", "model": H2O_MODEL}
+            assert columns[1]["answered_by"] is None
             with pytest.raises(AppError) as info:
                 client.predict(messages=[{"role": "user", "content": "#429 both"}], **args)
             message = str(info.value)
@@ -194,4 +199,4 @@ def test_chat_endpoint_end_to_end(setup, monkeypatch):
             assert "H2o: rate limited" in message and "FlowGPT: rate limited" in message
         finally:
             client.close()
-    assert h2o_state.deleted == h2o_state.created and len(h2o_state.created) == 3
+    assert h2o_state.deleted == h2o_state.created and len(h2o_state.created) == 4

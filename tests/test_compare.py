@@ -116,8 +116,8 @@ def test_compare_streams_cumulative_replies_with_timings(client):
     words = " ".join(f"w{i}" for i in range(12))
     assert [(c["provider"], c["model"], c["reply"], c["error"], c["done"]) for c in final] == [
         ("fake", "slow", words, None, True), ("fake", "echo", words, None, True)]
-    assert set(final[0]) == {"provider", "model", "reply", "error", "done", "time_to_first_token", "seconds",
-                             "tokens_per_second"}
+    assert set(final[0]) == {"provider", "model", "answered_by", "reply", "error", "done", "time_to_first_token",
+                             "seconds", "tokens_per_second", "tokens_estimated"}
     assert final[0]["seconds"] >= 0.5 and final[0]["tokens_per_second"] > 0
     outputs = job.outputs()
     assert len(outputs) >= 3

@@ -45,12 +45,14 @@ class Column:
         return {
             "provider": stats.get("provider", self.target.provider),
             "model": stats.get("model", self.target.model),
+            "answered_by": stats.get("answered_by"),
             "reply": self.turn.reply.text if self.turn else "",
             "error": self.error,
             "done": self.done,
             "time_to_first_token": stats.get("time_to_first_token"),
             "seconds": stats.get("seconds"),
             "tokens_per_second": stats.get("tokens_per_second"),
+            "tokens_estimated": stats.get("tokens_estimated", True),
         }
 
 

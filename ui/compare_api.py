@@ -45,8 +45,9 @@ def build_compare_api(ctx: AppContext) -> None:
 
     async def compare_endpoint(prompt: str, targets: list, system_prompt: str, temperature: float,
                                max_tokens: int, top_p: float, request: gr.Request) -> AsyncIterator[list]:
-        """Stream a list with one entry per target: {provider, model, reply (cumulative), error, done,
-        time_to_first_token, seconds, tokens_per_second}. The targets run concurrently; one failing
+        """Stream a list with one entry per target: {provider, model, answered_by (who answered for
+        Auto, else null), reply (cumulative), error, done, time_to_first_token, seconds,
+        tokens_per_second, tokens_estimated}. The targets run concurrently; one failing
         target reports its `error` while the others carry on."""
         try:
             sampling_params(temperature, max_tokens, top_p)  # a bad number fails once, not per column

@@ -75,7 +75,7 @@ def column_stats(column: Column) -> str:
     if stats["seconds"] is not None:
         parts.append(f"{stats['seconds']:.1f} s total" if column.done else f"{stats['seconds']:.1f} s so far")
     if stats["tokens_per_second"] is not None:
-        parts.append(f"{stats['tokens_per_second']:.0f} tok/s")
+        parts.append(f"{'~' if stats['tokens_estimated'] else ''}{stats['tokens_per_second']:.0f} tok/s")
     text = " · ".join(parts) or "Waiting for the first token…"
     return f"{text} · ⚠️ {markdown_text(column.error)}" if column.error else text
 

@@ -57,12 +57,14 @@ def track_in_cache(path: str | os.PathLike) -> None:
 
 
 def caption(turn: Turn) -> str:
-    """"Provider · model · 0.42 s to first token · 31 tok/s"."""
-    parts = [turn.provider, turn.model]
+    """"Provider · model · 0.42 s to first token · 31 tok/s" ("Auto → H2o · model" when Auto chose;
+    "~31 tok/s" when tokens are estimated from the text)."""
+    label, model = turn.answered_by
+    parts = [f"{turn.provider} → {label}" if turn.reply.answered_by else label, model]
     if turn.time_to_first_token is not None:
         parts.append(f"{turn.time_to_first_token:.2f} s to first token")
     if turn.tokens_per_second is not None:
-        parts.append(f"{turn.tokens_per_second:.0f} tok/s")
+        parts.append(f"{'~' if turn.tokens_estimated else ''}{turn.tokens_per_second:.0f} tok/s")
     elif turn.ended is not None:
         parts.append(f"{turn.elapsed:.1f} s")
     return " · ".join(parts)

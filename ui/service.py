@@ -41,6 +41,10 @@ IMAGE_SIDE_RANGE = (256, 2048)
 IMAGE_STEPS_RANGE = (1, 100)
 GUIDANCE_RANGE = (0.0, 30.0)
 SEED_MAX = 2**31 - 1
+#: For estimating tokens from text when a provider does not report them.
+CHARS_PER_TOKEN = 4
+#: Fewer pieces of text than this give no honest speed.
+MIN_DELTAS_FOR_SPEED = 3
 
 
 @dataclass
@@ -54,8 +58,26 @@ class Turn:
     started: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
     ended: float | None = None
-    tokens: int = 0
+    #: Pieces of answer text received (a provider may send a word or a whole paragraph in one).
+    deltas: int = 0
     error: PlaygroundError | None = None
+
+    @property
+    def tokens(self) -> int:
+        """Output tokens: as the provider reported them, else estimated from the text (~4 characters each)."""
+        if self.reply.output_tokens is not None:
+            return self.reply.output_tokens
+        return math.ceil(len(self.reply.text) / CHARS_PER_TOKEN)
+
+    @property
+    def tokens_estimated(self) -> bool:
+        return self.reply.output_tokens is None
+
+    @property
+    def answered_by(self) -> tuple[str, str]:
+        """(provider label, model) of who actually answered (Auto answers through another)."""
+        by = self.reply.answered_by
+        return (by.provider, by.model) if by else (self.provider, self.model)
 
     @property
     def time_to_first_token(self) -> float | None:
@@ -67,18 +89,24 @@ class Turn:
 
     @property
     def tokens_per_second(self) -> float | None:
-        if self.first_token_at is None or self.tokens < 2:
+        """Output speed after the first token; None when it cannot be known (the answer came in
+        fewer than `MIN_DELTAS_FOR_SPEED` pieces, as from a Space that sends whole paragraphs)."""
+        if self.first_token_at is None or self.deltas < MIN_DELTAS_FOR_SPEED:
             return None
         span = (self.ended or time.perf_counter()) - self.first_token_at
         return self.tokens / span if span > 0 else None
 
     def stats(self) -> dict:
+        """The turn's figures as the API returns them; `answered_by` names who actually answered."""
+        by = self.reply.answered_by
         return {
             "provider": self.provider_id,
             "model": self.model,
+            "answered_by": {"provider": by.provider_id, "label": by.provider, "model": by.model} if by else None,
             "time_to_first_token": _round(self.time_to_first_token),
             "seconds": _round(self.elapsed),
             "tokens": self.tokens,
+            "tokens_estimated": self.tokens_estimated,
             "tokens_per_second": _round(self.tokens_per_second),
         }
 
@@ -230,7 +258,7 @@ class Playground:
                 if isinstance(event, TextDelta) and event.text:
                     if turn.first_token_at is None:
                         turn.first_token_at = time.perf_counter()
-                    turn.tokens += 1
+                    turn.deltas += 1
                 turn.reply.apply(event)
                 yield turn
         except PlaygroundError as exc:
