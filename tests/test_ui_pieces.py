@@ -107,3 +107,20 @@ def test_clear_forgets_provider_state_but_keeps_credentials():
     assert again.hf_token == "hf_keepmekeepmekeep"
     ctx.release(request)
     assert ctx.visitor(request) is not visitor
+
+
+def test_gradios_per_event_matplotlib_import_is_cheap_when_it_is_missing():
+    import importlib.util
+    import sys
+
+    from gradio.utils import MatplotlibBackendMananger
+
+    from ui.event_costs import skip_missing_matplotlib
+
+    if importlib.util.find_spec("matplotlib") is not None and sys.modules.get("matplotlib") is not None:
+        assert skip_missing_matplotlib() is False  # installed: left alone
+        return
+    assert skip_missing_matplotlib() is True
+    assert "matplotlib" in sys.modules and sys.modules["matplotlib"] is None  # no sys.path search per event
+    with MatplotlibBackendMananger():  # what Gradio runs around every event still works
+        pass

@@ -14,6 +14,7 @@ from .context import AppContext
 from .deeplink import DeepLink
 from .image_tab import build_image_tab
 from .pickers import ModelPicker
+from .event_costs import skip_missing_matplotlib
 from .session_state import install as install_lazy_sessions
 from .settings_tab import SettingsTab, build_settings_tab
 from .text_tab import build_text_tab
@@ -77,6 +78,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
     demo.queue(default_concurrency_limit=settings.concurrency_limit, max_size=settings.max_queue_size)
     demo.playground = ctx  # for tests and extensions
     install_lazy_sessions(demo)  # new sessions build per-block config on first use (ui/session_state.py)
+    skip_missing_matplotlib()  # Gradio tries to import it twice per event (ui/event_costs.py)
     return demo
 
 
