@@ -1,20 +1,30 @@
-"""Translating huggingface_hub failures into the playground's typed errors, in one place.
+"""Translating huggingface_hub failures into the playground's typed errors.
 
 huggingface_hub 2 is built on httpx2: its transport errors are `httpx2` classes
-(not `httpx` ones), HTTP failures are `HfHubHTTPError` with the response attached,
-timeouts before the first byte are `InferenceTimeoutError`, and an `error` object
-inside a stream becomes a `TextGenerationError`.
+(mapped by `http.transport_error`, like every adapter's), HTTP failures are
+`HfHubHTTPError` with the response attached (classified by `errors.error_for_status`,
+with the hints below as its inputs), timeouts before the first byte are
+`InferenceTimeoutError`, and an `error` object inside a stream becomes a
+`TextGenerationError`.
+
+The library also raises `ValueError` before sending for a few genuine conditions
+(a model no provider serves, a provider or task it does not know, a non-Hugging
+Face key for the router, a server that cannot stream raw text): those are mapped
+by `library_refusal`. Any other ValueError, TypeError or LookupError, ours or the
+library's over a call we made, is an internal error, logged with its traceback.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import httpx2
+
 from huggingface_hub.errors import (
     HfHubHTTPError,
-    InferenceTimeoutError,
+    HFValidationError,
     OfflineModeIsEnabled,
     OverloadedError,
     TextGenerationError,
@@ -22,20 +32,27 @@ from huggingface_hub.errors import (
 )
 
 from .errors import (
+    Advice,
     AuthRequiredError,
     BadRequestError,
-    ForbiddenError,
     ModelNotSupportedError,
-    PaymentRequiredError,
+    NotConfiguredError,
+    PlaygroundError,
     ProtocolError,
     ProviderError,
     UnavailableError,
+    detail_from_body,
     error_for_status,
+    internal_error,
+    parse_retry_after,
+    raised_by_us,
 )
+from .http import TRANSPORT_ERRORS, response_detail, transport_error
 
-#: What `map_error` understands; adapters catch exactly these around a client call.
+#: What `map_error` understands; adapters catch exactly these around a client call (and the code
+#: that reads its chunks, whose own bugs are reported as internal errors).
 CLIENT_ERRORS: tuple[type[BaseException], ...] = (
-    HfHubHTTPError, InferenceTimeoutError, TextGenerationError, httpx2.HTTPError, OfflineModeIsEnabled, ValueError,
+    HfHubHTTPError, *TRANSPORT_ERRORS, OfflineModeIsEnabled, ValueError, TypeError, LookupError,
 )
 
 TOKENS_URL = "https://huggingface.co/settings/tokens"
@@ -50,6 +67,37 @@ class Hints:
     gated_url: str = ""  # the model's page, where gated terms are accepted
     gone: str = ""
 
+    def advice(self, model: str) -> Advice:
+        """These hints as inputs of the classifier."""
+        return Advice(
+            auth=self.auth, payment=self.payment, gone=self.gone, busy="Try again in a minute",
+            forbidden=f"If {model} is gated, accept its terms at {self.gated_url}" if self.gated_url else "",
+            unknown_model="Check the model id, or pick one from the list",
+        )
+
+
+#: huggingface_hub's own refusals before sending (inference/_providers, inference/_client), by message.
+_NOT_SERVED = re.compile(r"is not supported (?:by|for task)|doesn't support task|No provider mapping found"
+                         r"|Non-conversational image-text-to-text", re.IGNORECASE)
+_UNKNOWN_PROVIDER = re.compile(r"Provider '.*' not supported|Task '.*' not supported for provider", re.IGNORECASE)
+_NOT_AN_HF_KEY = re.compile(r"auto-router when using non-Hugging Face API key|must provide an api_key", re.IGNORECASE)
+_NOT_TGI = re.compile(r"not served via TGI", re.IGNORECASE)
+
+
+def library_refusal(label: str, exc: ValueError) -> ProviderError | None:
+    """The typed error for a genuine condition huggingface_hub refuses before sending; None for any other."""
+    text = " ".join(str(exc).split())[:200]
+    if _NOT_SERVED.search(text):
+        return ModelNotSupportedError(label, text, hint="No inference provider serves it for this task")
+    if _UNKNOWN_PROVIDER.search(text):
+        return NotConfiguredError(label, text, hint="Check HF_INFERENCE_PROVIDER")
+    if _NOT_AN_HF_KEY.search(text):
+        return AuthRequiredError(label, "the router needs a Hugging Face token", hint=f"Create one at {TOKENS_URL}")
+    if _NOT_TGI.search(text):
+        return ModelNotSupportedError(label, "the server cannot stream raw text generation (it is not TGI)",
+                                      hint="Set HF_INFERENCE_API=chat")
+    return None
+
 
 def http_status(exc: BaseException) -> int | None:
     response = getattr(exc, "response", None)
@@ -58,29 +106,16 @@ def http_status(exc: BaseException) -> int | None:
 
 def server_detail(exc: HfHubHTTPError) -> str:
     """The server's own message, short; never the request (which carries no secret, but is noise)."""
-    message = (exc.server_message or "").strip()
-    if not message:
-        try:
-            message = exc.response.text.strip()
-        except Exception:  # a streamed body that was not read
-            message = ""
-        try:
-            data = json.loads(message)
-            if isinstance(data, dict):
-                error = data.get("error") or data.get("message") or data.get("detail") or message
-                message = error.get("message", message) if isinstance(error, dict) else str(error)
-        except ValueError:
-            pass
-    return " ".join(message.split())[:200]
+    message = detail_from_body(exc.server_message or "")
+    return message or (response_detail(exc.response) if exc.response is not None else "")
 
 
-def map_error(label: str, exc: BaseException, *, model: str, started: bool, hints: Hints) -> ProviderError:
-    """The typed error for a failure of a huggingface_hub client call."""
+def map_error(label: str, exc: BaseException, *, model: str, started: bool, hints: Hints) -> PlaygroundError:
+    """The typed error for a failure of a huggingface_hub client call (or of the code reading its stream)."""
+    if isinstance(exc, PlaygroundError):
+        return exc
     if isinstance(exc, HfHubHTTPError):
         return _http_error(label, exc, model, hints)
-    if isinstance(exc, (InferenceTimeoutError, httpx2.TimeoutException)):
-        return UnavailableError(label, "timed out waiting for the service",
-                                hint="The service may be busy; try again or pick another model")
     # in-stream error objects (TextGenerationError subclasses httpx2.HTTPError: test them first)
     if isinstance(exc, ValidationError):
         return BadRequestError(label, str(exc)[:200])
@@ -88,41 +123,25 @@ def map_error(label: str, exc: BaseException, *, model: str, started: bool, hint
         return UnavailableError(label, "the model is overloaded", hint="Try again in a moment")
     if isinstance(exc, TextGenerationError):
         return ProtocolError(label, f"the service reported an error: {str(exc)[:200]}")
-    if isinstance(exc, httpx2.HTTPError):
-        if started or isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError)):
-            return UnavailableError(label, "the connection dropped mid-answer")
-        if isinstance(exc, httpx2.ConnectError):
-            return UnavailableError(label, "could not connect to the service")
-        return UnavailableError(label, type(exc).__name__)
-    if isinstance(exc, OfflineModeIsEnabled):
+    if isinstance(exc, OfflineModeIsEnabled):  # a ConnectionError: before the transport errors
         return UnavailableError(label, "huggingface_hub offline mode is on (HF_HUB_OFFLINE)")
+    if isinstance(exc, TRANSPORT_ERRORS):
+        return transport_error(label, exc, started=started)
+    if raised_by_us(exc):
+        return internal_error(label, exc)
     if isinstance(exc, json.JSONDecodeError):
         return ProtocolError(label, "the service sent a malformed line")
-    if isinstance(exc, ValueError):  # raised by the client before sending (unsupported model/provider...)
-        return BadRequestError(label, str(exc)[:200])
-    return ProtocolError(label, type(exc).__name__)
+    if isinstance(exc, HFValidationError):
+        return ModelNotSupportedError(label, f"{model!r} is not a valid model id")
+    refusal = library_refusal(label, exc) if isinstance(exc, ValueError) else None
+    return refusal or internal_error(label, exc)
 
 
 def _http_error(label: str, exc: HfHubHTTPError, model: str, hints: Hints) -> ProviderError:
     status = http_status(exc) or 0
-    detail = server_detail(exc)
-    if status == 401:
-        return AuthRequiredError(label, detail or "the token was refused", status=status, hint=hints.auth)
-    if status == 402:
-        return PaymentRequiredError(label, detail, status=status, hint=hints.payment)
-    if status == 403:
-        hint = f"If {model} is gated, accept its terms at {hints.gated_url}" if hints.gated_url else ""
-        return ForbiddenError(label, detail, status=status, hint=hint)
-    if status == 404:
-        return ModelNotSupportedError(label, f"unknown model {model!r}", status=status,
-                                      hint="Check the model id, or pick one from the list")
-    if status == 410:
-        return UnavailableError(label, "this endpoint is gone (HTTP 410)", status=status, hint=hints.gone)
-    if status == 503:
-        return UnavailableError(label, "the model is still loading" if is_loading(exc) else detail or "HTTP 503",
-                                status=status, hint="Try again in a minute")
+    detail = "the model is still loading" if status == 503 and is_loading(exc) else server_detail(exc)
     response = exc.response
-    return error_for_status(label, status, detail,
+    return error_for_status(label, status, detail, model=model, advice=hints.advice(model),
                             retry_after=response.headers.get("retry-after") if response is not None else None)
 
 
@@ -136,18 +155,14 @@ def suggested_wait(exc: HfHubHTTPError) -> float | None:
     response = exc.response
     if response is None:
         return None
-    for raw in (response.headers.get("retry-after"), _estimated_time(response)):
-        try:
-            if raw is not None:
-                return max(0.0, float(raw))
-        except (TypeError, ValueError):
-            continue
-    return None
+    wait = parse_retry_after(response.headers.get("retry-after"))
+    return wait if wait is not None else _estimated_time(response)
 
 
-def _estimated_time(response: httpx2.Response) -> object:
+def _estimated_time(response: httpx2.Response) -> float | None:
     try:
         data = response.json()
     except Exception:  # unread stream or not JSON
         return None
-    return data.get("estimated_time") if isinstance(data, dict) else None
+    value = data.get("estimated_time") if isinstance(data, dict) else None
+    return max(0.0, float(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -1,8 +1,10 @@
-"""Shared httpx plumbing for adapters that speak HTTP themselves.
+"""Shared httpx plumbing for adapters that speak HTTP themselves, and the one transport-error mapper.
 
 One pooled `httpx.AsyncClient` per event loop serves every adapter (connections
-are reused); `stream_lines` opens a streamed request, maps HTTP and transport
-failures to typed errors in one place, and yields decoded lines as they arrive.
+are reused); `stream_lines` opens a streamed request, maps HTTP failures (through
+`errors.error_for_status`) and transport failures (`transport_error`, for `httpx`
+and for huggingface_hub's `httpx2` alike) to typed errors, and yields decoded lines
+as they arrive.
 """
 
 from __future__ import annotations
@@ -17,9 +19,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import httpx2
 
 from .config import env_float
-from .errors import ProtocolError, ProviderError, UnavailableError, error_for_status
+from .errors import (
+    NO_ADVICE,
+    Advice,
+    ProtocolError,
+    ProviderError,
+    UnavailableError,
+    detail_from_body,
+    error_for_status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,71 +68,107 @@ def shared_client() -> httpx.AsyncClient:
     return client
 
 
-def _detail_from_body(body: bytes) -> str:
-    text = body.decode("utf-8", "replace").strip()
+def _kinds(name: str) -> tuple[type[Exception], ...]:
+    """The class called `name` in both httpx and httpx2 (their hierarchies are parallel, not shared)."""
+    return getattr(httpx, name), getattr(httpx2, name)
+
+
+#: What `transport_error` understands: httpx and httpx2 failures, and the socket errors beneath them.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (*_kinds("HTTPError"), ConnectionError, TimeoutError)
+_TIMEOUTS = (*_kinds("TimeoutException"), TimeoutError)
+_CONNECT = (*_kinds("ConnectError"), ConnectionRefusedError)
+_DROPPED = (*_kinds("RemoteProtocolError"), *_kinds("ReadError"), ConnectionError)
+
+
+def response_detail(response: httpx.Response | httpx2.Response) -> str:
+    """The service's message in an error response ("" when its body was not read)."""
     try:
-        data = json.loads(text)
-    except ValueError:
-        return text[:200]
-    if isinstance(data, dict):
-        for key in ("error", "message", "detail"):
-            value = data.get(key)
-            if isinstance(value, dict):
-                value = value.get("message") or value.get("detail")
-            if value:
-                return str(value)[:200]
-    return text[:200]
+        body = response.content
+    except RuntimeError:  # httpx(2).ResponseNotRead: a streamed body nobody read
+        return ""
+    return detail_from_body(body)
 
 
-def transport_error(provider: str, exc: Exception, *, started: bool = False) -> ProviderError:
-    """Map an httpx transport failure to UnavailableError with a clear cause."""
-    if isinstance(exc, httpx.TimeoutException):
-        return UnavailableError(provider, "timed out waiting for the service")
-    if started or isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+def status_error(provider: str, response: httpx.Response | httpx2.Response, *, model: str = "",
+                 advice: Advice = NO_ADVICE) -> ProviderError:
+    """The typed error for an HTTP error response (its body already read)."""
+    return error_for_status(provider, response.status_code, response_detail(response),
+                            retry_after=response.headers.get("retry-after"), model=model, advice=advice)
+
+
+def transport_error(provider: str, exc: BaseException, *, started: bool = False,
+                    target: str = "the service") -> ProviderError:
+    """The typed error for an httpx or httpx2 failure (or a socket error): the one mapper for every adapter.
+
+    `started`: part of the answer had arrived (a drop then reads "mid-answer" and the
+    partial answer stays); `target` names what was called ("the Space at ...").
+    """
+    if isinstance(exc, _TIMEOUTS):
+        return UnavailableError(provider, f"timed out waiting for {target}", hint="It may be busy; try again later")
+    if isinstance(exc, _kinds("HTTPStatusError")):
+        return status_error(provider, exc.response)
+    if isinstance(exc, _kinds("DecodingError")):
+        return ProtocolError(provider, f"the answer from {target} could not be decoded")
+    if started:
         return UnavailableError(provider, "the connection dropped mid-answer")
-    if isinstance(exc, httpx.ConnectError):
-        return UnavailableError(provider, "could not connect to the service")
-    return UnavailableError(provider, type(exc).__name__)
+    if isinstance(exc, _CONNECT):
+        return UnavailableError(provider, f"could not connect to {target}")
+    if isinstance(exc, _DROPPED):
+        return UnavailableError(provider, f"the connection to {target} dropped before it answered")
+    return UnavailableError(provider, f"the request to {target} failed ({type(exc).__name__})")
+
+
+async def _raise_for_status(provider: str, response: httpx.Response, advice: Advice) -> None:
+    if response.status_code >= 400:
+        await response.aread()
+        raise status_error(provider, response, advice=advice)
 
 
 @asynccontextmanager
-async def open_stream(provider: str, method: str, url: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
-    """A streamed response with a 2xx status; anything else raises a typed error."""
+async def open_stream(provider: str, method: str, url: str, *, advice: Advice = NO_ADVICE,
+                      **kwargs: Any) -> AsyncIterator[httpx.Response]:
+    """A streamed response with a status below 400; anything else raises a typed error."""
     client = kwargs.pop("client", None) or shared_client()
     try:
         async with client.stream(method, url, **kwargs) as response:
-            if response.status_code >= 400:
-                body = await response.aread()
-                raise error_for_status(
-                    provider, response.status_code, _detail_from_body(body),
-                    retry_after=response.headers.get("retry-after"),
-                )
+            await _raise_for_status(provider, response, advice)
             yield response
     except httpx.HTTPError as exc:
         raise transport_error(provider, exc) from exc
 
 
+async def response_lines(provider: str, response: httpx.Response) -> AsyncIterator[str]:
+    """Non-empty lines of an open streamed response, as they arrive; a failure now is mid-answer."""
+    try:
+        async for line in response.aiter_lines():
+            if line.strip():
+                yield line
+    except httpx.HTTPError as exc:
+        raise transport_error(provider, exc, started=True) from exc
+
+
 async def stream_lines(provider: str, method: str, url: str, **kwargs: Any) -> AsyncIterator[str]:
     """Non-empty lines of a streamed response, as they arrive."""
     async with open_stream(provider, method, url, **kwargs) as response:
-        try:
-            async for line in response.aiter_lines():
-                if line.strip():
-                    yield line
-        except httpx.HTTPError as exc:
-            raise transport_error(provider, exc, started=True) from exc
+        async for line in response_lines(provider, response):
+            yield line
 
 
-async def request_json(provider: str, method: str, url: str, **kwargs: Any) -> Any:
-    """A whole JSON response; typed errors for HTTP, transport and parse failures."""
+async def request(provider: str, method: str, url: str, *, advice: Advice = NO_ADVICE,
+                  **kwargs: Any) -> httpx.Response:
+    """A whole response with a status below 400; typed errors for HTTP and transport failures."""
     client = kwargs.pop("client", None) or shared_client()
     try:
         response = await client.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
         raise transport_error(provider, exc) from exc
-    if response.status_code >= 400:
-        raise error_for_status(provider, response.status_code, _detail_from_body(response.content),
-                               retry_after=response.headers.get("retry-after"))
+    await _raise_for_status(provider, response, advice)
+    return response
+
+
+async def request_json(provider: str, method: str, url: str, **kwargs: Any) -> Any:
+    """A whole JSON response; typed errors for HTTP, transport and parse failures."""
+    response = await request(provider, method, url, **kwargs)
     try:
         return response.json()
     except ValueError as exc:

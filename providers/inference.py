@@ -23,7 +23,7 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from .base import Capability, ChatRequest, Provider
 from .config import env_float, env_int
-from .errors import ProviderError, UnavailableError
+from .errors import PlaygroundError, UnavailableError
 from .events import ChatEvent, Finish, ReasoningDelta, Status, TextDelta
 from .hf_clients import ClientPool, Endpoint
 from .hf_errors import CLIENT_ERRORS, Hints, http_status, is_loading, map_error, suggested_wait
@@ -89,7 +89,8 @@ class InferenceClientProvider(Provider):
         return Hints()
 
     # -- shared mechanism ---------------------------------------------------------------
-    def error(self, exc: BaseException, model: str, *, started: bool = False) -> ProviderError:
+    def error(self, exc: BaseException, model: str, *, started: bool = False) -> PlaygroundError:
+        """The typed error for a client failure (an error of ours passes through unchanged)."""
         return map_error(self.label, exc, model=model, started=started, hints=self.hints(model))
 
     async def stream_chat(self, endpoint: Endpoint, request: ChatRequest, model: str, *,

@@ -52,8 +52,10 @@ from .errors import (
     ProviderError,
     RateLimitedError,
     UnavailableError,
-    error_for_status,
+    internal_error,
+    raised_by_us,
 )
+from .http import TRANSPORT_ERRORS, transport_error
 from .media import PreparedImage, run_image_work
 from .session import Visitor
 
@@ -139,7 +141,11 @@ def _retry_after(message: str) -> float | None:
 
 
 def space_error(label: str, exc: BaseException, source: str = "") -> ProviderError:
-    """The typed error for a `gradio_client` (or transport) failure: the one place for every Space adapter."""
+    """The typed error for a `gradio_client` (or transport) failure: the one place for every Space adapter.
+
+    A failure raised by our own code (a bug) is an internal error, logged; only what
+    gradio_client reports is read as the Space's condition.
+    """
     if isinstance(exc, ProviderError):
         return exc
     where = f" at {source}" if source else ""
@@ -158,15 +164,12 @@ def space_error(label: str, exc: BaseException, source: str = "") -> ProviderErr
         return RateLimitedError(label, "too many requests to the Space")
     if isinstance(exc, AuthenticationError):
         return AuthRequiredError(label, "the Space asked for credentials")
-    if isinstance(exc, httpx.HTTPStatusError):
-        return error_for_status(label, exc.response.status_code, f"the Space answered HTTP {exc.response.status_code}",
-                                retry_after=exc.response.headers.get("retry-after"))
-    if isinstance(exc, (httpx.TransportError, ConnectionError)):
-        return UnavailableError(label, f"could not reach the Space{where}", hint="It may be down; try again later")
+    if isinstance(exc, TRANSPORT_ERRORS):
+        return transport_error(label, exc, target=f"the Space{where}")
+    if raised_by_us(exc):
+        return internal_error(label, exc)
     if isinstance(exc, ValueError):
         return _value_error(label, str(exc), where)
-    if isinstance(exc, TimeoutError):
-        return UnavailableError(label, "the Space did not answer in time")
     return ProtocolError(label, f"the Space call failed ({type(exc).__name__})")
 
 

@@ -12,11 +12,11 @@ from gradio_client.exceptions import AppError
 
 from providers import (
     AuthRequiredError,
-    BadRequestError,
     Capability,
     ChatRequest,
     Finish,
     Message,
+    ModelNotSupportedError,
     RateLimitedError,
     Registry,
     TextDelta,
@@ -109,7 +109,7 @@ async def test_unknown_model_is_refused_before_a_conversation_exists(h2o, monkey
     request = _request("hi")
     request.model = "no/such-model"
     _, _, error = await _collect(provider, request)
-    assert isinstance(error, BadRequestError) and "not found" in str(error)
+    assert isinstance(error, ModelNotSupportedError) and "not found" in str(error)
     assert state.created == [] and state.deleted == []
 
 

@@ -34,6 +34,7 @@ from providers import (
     Visitor,
 )
 from providers.credentials import is_hf_host
+from providers.errors import GoneError
 from providers.huggingface import TEXT_MODELS, HuggingFaceProvider
 from providers.media import prepare_image
 from providers.openai_compat import OpenAICompatProvider
@@ -230,7 +231,7 @@ async def test_image_errors_are_typed(server, provider):
     ("status-402", PaymentRequiredError, ["credits", "billing"]),
     ("status-403", ForbiddenError, ["gated", "accept its terms", "/status-403"]),
     ("status-404", ModelNotSupportedError, ["unknown model 'status-404'"]),
-    ("status-410", UnavailableError, ["gone", "HF_INFERENCE_BASE_URL"]),
+    ("status-410", GoneError, ["no longer served", "HF_INFERENCE_BASE_URL"]),
     ("status-429", RateLimitedError, ["rate limited", "7 s"]),
     ("status-500", UnavailableError, ["service unavailable"]),
 ])

@@ -274,7 +274,7 @@ async def test_changed_api_is_reported(spaces, monkeypatch):
 
 async def test_space_that_is_down(monkeypatch):
     monkeypatch.setenv("PHI4_SPACE", f"http://127.0.0.1:{free_port()}/")
-    with pytest.raises(UnavailableError, match="could not reach the Space at http://127.0.0.1"):
+    with pytest.raises(UnavailableError, match="could not connect to the Space at http://127.0.0.1"):
         await _collect(Phi4Provider(), _request("hi"), Visitor("a"))
 
 
@@ -284,7 +284,7 @@ async def test_space_going_down_after_connecting(monkeypatch):
         monkeypatch.setenv("FLUX_SCHNELL_SPACE", url)
         await provider.generate_image(ImageRequest("x", "FLUX.1-schnell", width=256, height=256), Visitor("a"))
         assert provider.space._shared
-    with pytest.raises(UnavailableError, match="could not reach the Space"):
+    with pytest.raises(UnavailableError, match="could not connect to the Space"):
         await provider.generate_image(ImageRequest("x", "FLUX.1-schnell", width=256, height=256), Visitor("a"))
     assert not provider.space._shared  # the next call connects afresh
 
