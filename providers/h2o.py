@@ -19,9 +19,9 @@ import httpx
 
 from .base import Capability, ChatRequest, SelfHostableService
 from .config import env_float, env_list, env_str
-from .errors import ProtocolError, UnavailableError, error_for_status
+from .errors import ProtocolError, UnavailableError
 from .events import ChatEvent, Finish, TextDelta
-from .http import default_timeout, parse_json_line, request_json, stream_lines, transport_error
+from .http import default_timeout, parse_json_line, request, request_json, stream_lines
 from .session import Visitor
 
 logger = logging.getLogger(__name__)
@@ -91,13 +91,7 @@ class H2oProvider(SelfHostableService):
             "activeModel": model,
             "searchEnabled": "true",
         }
-        try:
-            response = await client.post(f"{base}/settings", data=form)
-        except httpx.HTTPError as exc:
-            raise transport_error(self.label, exc) from exc
-        if response.status_code >= 400:
-            raise error_for_status(self.label, response.status_code, "the settings were refused",
-                                   retry_after=response.headers.get("retry-after"))
+        await request(self.label, "POST", f"{base}/settings", data=form, client=client)
 
 
 def _payload(request: ChatRequest) -> dict[str, Any]:

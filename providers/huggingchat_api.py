@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from .errors import AuthRequiredError, BadRequestError, ForbiddenError, ModelNotSupportedError, ProtocolError
-from .http import default_timeout, open_stream, shared_client, transport_error
+from .errors import Advice, AuthRequiredError, ModelNotSupportedError, ProtocolError
+from .http import default_timeout, open_stream, response_lines, shared_client
 
 logger = logging.getLogger(__name__)
 
@@ -120,19 +120,13 @@ class ChatUiSession:
     async def _open(self, method: str, path: str, *, accept: str = "application/json",
                     **kwargs: Any) -> AsyncIterator[httpx.Response]:
         """A 2xx response from `{base}{path}`; sign-in failures carry the how-to hint."""
-        try:
-            async with open_stream(self.label, method, self.base + path, client=shared_client(),
-                                   headers=self._headers(accept), timeout=default_timeout(),
-                                   **kwargs) as response:
-                if 300 <= response.status_code < 400:
-                    raise AuthRequiredError(self.label, "the service redirected to its sign-in page",
-                                            status=response.status_code, hint=self.sign_in_hint)
-                yield response
-        except (AuthRequiredError, ForbiddenError) as exc:
-            if exc.hint:
-                raise
-            raise AuthRequiredError(self.label, exc.detail or "not signed in", status=exc.status,
-                                    hint=self.sign_in_hint) from exc
+        advice = Advice(auth=self.sign_in_hint, forbidden=self.sign_in_hint)
+        async with open_stream(self.label, method, self.base + path, client=shared_client(), advice=advice,
+                               headers=self._headers(accept), timeout=default_timeout(), **kwargs) as response:
+            if 300 <= response.status_code < 400:
+                raise AuthRequiredError(self.label, "the service redirected to its sign-in page",
+                                        status=response.status_code, hint=self.sign_in_hint)
+            yield response
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         async with self._open(method, path, **kwargs) as response:
@@ -147,11 +141,7 @@ class ChatUiSession:
         body: dict[str, Any] = {"model": model}
         if preprompt:
             body["preprompt"] = preprompt
-        try:
-            data = await self._json("POST", "/conversation", json=body)
-        except BadRequestError as exc:
-            raise ModelNotSupportedError(self.label, exc.detail or f"{model!r} was refused",
-                                         status=exc.status) from exc
+        data = await self._json("POST", "/conversation", json=body)
         conversation_id = data.get("conversationId") if isinstance(data, dict) else None
         if not isinstance(conversation_id, str) or not conversation_id:
             raise ProtocolError(self.label, "no conversation id in the reply")
@@ -191,12 +181,8 @@ class ChatUiSession:
         parts += [("files", (f"base64;{name}", data, mime)) for name, data, mime in files]
         async with self._open("POST", f"/conversation/{conversation_id}", files=parts,
                               accept="application/jsonl, */*") as response:
-            try:
-                async for line in response.aiter_lines():
-                    if line.strip():
-                        yield line
-            except httpx.HTTPError as exc:
-                raise transport_error(self.label, exc, started=True) from exc
+            async for line in response_lines(self.label, response):
+                yield line
 
     async def output_file(self, conversation_id: str, sha: str) -> tuple[bytes, str]:
         """A generated file's bytes and content type."""

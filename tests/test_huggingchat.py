@@ -14,6 +14,7 @@ from providers import (
     Capability,
     ChatRequest,
     Finish,
+    ForbiddenError,
     ImageOutput,
     Message,
     ModelNotSupportedError,
@@ -274,7 +275,7 @@ async def test_an_unknown_model_is_reported(provider, server):
 async def test_not_signed_in_explains_how_to_get_the_cookie(provider, server, cookie, status):
     server.auth_status = status or 401
     events, error = await run(provider, visitor(cookie), [user("hi")])
-    assert isinstance(error, AuthRequiredError)
+    assert isinstance(error, ForbiddenError if status == 403 else AuthRequiredError)
     message = str(error)
     assert "hf-chat" in message and "Settings" in message and server.url in message
     assert "wrong-cookie" not in message
