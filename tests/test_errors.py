@@ -225,7 +225,8 @@ async def test_a_connection_dropped_before_any_answer(library):
     with hang_up_server() as url:
         exc = await _failure(library, url + "/")
     error = transport_error("Example", exc)
-    assert type(error) is UnavailableError and error.detail == "the connection to the service dropped before it answered"
+    assert type(error) is UnavailableError
+    assert error.detail == "the connection to the service dropped before it answered"
 
 
 @pytest.mark.parametrize("library", CLIENT_LIBRARIES)

@@ -1,8 +1,10 @@
-"""Every provider × every failure: a clear message naming the provider, the partial answer kept,
-and the next request (same visitor, same provider object) answered.
+"""Every provider × every failure: the right kind of error, a clear message naming the provider,
+the partial answer kept, and the next request (same visitor, same provider object) answered.
 
 Each cell runs through `Playground` (what both the UI and the public API call) against the
-provider's local server. Cells a provider cannot show are skipped with the reason.
+provider's local server and asserts the kind of error it ends in (`EXPECTED`).
+Cells that can never apply are left out of the parametrisation, with the reason, in `NOT_APPLICABLE`.
+No cell may end in an internal error: those are the playground's own bugs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from providers import Message, PlaygroundError, Provider, ProviderError, Registry, Visitor
+from providers.errors import (
+    AuthRequiredError,
+    ForbiddenError,
+    ModelNotSupportedError,
+    ProtocolError,
+    RateLimitedError,
+    UnavailableError,
+)
 from providers.flowgpt import FlowGptProvider
 from providers.flux import FluxSchnellProvider
 from providers.h2o import H2oProvider
@@ -29,6 +39,19 @@ from .conftest import HF_VISITOR_TOKEN, HUGGINGCHAT_COOKIE
 
 FAULTS = ("401", "403", "404-model", "429", "500", "503", "timeout", "malformed", "dropped", "empty")
 STATUS_FAULTS = ("401", "403", "429", "500", "503")
+#: The kind of error each fault ends in, for every provider that can show it.
+EXPECTED: dict[str, type[ProviderError]] = {
+    "401": AuthRequiredError,
+    "403": ForbiddenError,
+    "404-model": ModelNotSupportedError,
+    "429": RateLimitedError,
+    "500": UnavailableError,
+    "503": UnavailableError,
+    "timeout": UnavailableError,
+    "malformed": ProtocolError,
+    "dropped": UnavailableError,
+    "empty": ProtocolError,
+}
 NO_AUTH_ON_A_LOCAL_SPACE = ("a local Gradio app cannot answer 401/403 to gradio_client; the mapping is "
                             "covered by tests/test_spaces.py::test_error_mapping_for_failures_a_local_space_cannot_show")
 NO_WIRE_ON_A_SPACE = "gradio_client parses the Space protocol itself: no raw line or empty body reaches the adapter"
@@ -63,11 +86,11 @@ class Row:
     ok_model: str
     ok_text: str
     visitor: Callable[[], Visitor]
-    plan: Callable[[str], Plan | str]
+    plan: Callable[[str], Plan]
     image: bool = False
 
 
-def _hf_plan(ok_model: str) -> Callable[[str], Plan | str]:
+def _hf_plan(ok_model: str) -> Callable[[str], Plan]:
     """The Hugging Face server scripts failures by model id (tests/support/hf_server.py)."""
     def plan(fault: str) -> Plan:
         if fault in STATUS_FAULTS or fault == "404-model":
@@ -139,13 +162,7 @@ class _Gone:
         self.monkeypatch.setenv(self.spec.setting, servers[key][0])
 
 
-def _phi4_plan(fault: str) -> Plan | str:
-    if fault in ("401", "403"):
-        return NO_AUTH_ON_A_LOCAL_SPACE
-    if fault in ("malformed", "empty"):
-        return NO_WIRE_ON_A_SPACE
-    if fault == "503":
-        return "a full queue is a Space-wide condition: shown by the FLUX row (its busy Space)"
+def _phi4_plan(fault: str) -> Plan:
     return {
         "404-model": Plan(model="no-such-model", text="hi"),
         "429": Plan(model="", text="late-quota", partial="Turn"),  # ZeroGPU quota, after some text
@@ -155,11 +172,7 @@ def _phi4_plan(fault: str) -> Plan | str:
     }[fault]
 
 
-def _flux_plan(fault: str) -> Plan | str:
-    if fault in ("401", "403"):
-        return NO_AUTH_ON_A_LOCAL_SPACE
-    if fault in ("malformed", "empty"):
-        return NO_WIRE_ON_A_SPACE
+def _flux_plan(fault: str) -> Plan:
     return {
         "404-model": Plan(model="no-such-model", text="a cat"),
         "429": Plan(model="", text="quota"),
@@ -185,8 +198,15 @@ ROWS: dict[str, Row] = {
     "phi4": Row(Phi4Provider, "", "hello", lambda: Visitor("phi"), _phi4_plan),
     "flux-schnell": Row(FluxSchnellProvider, "", "a red square", lambda: Visitor("flux"), _flux_plan, image=True),
 }
-AUTO_SKIP = ("Auto only delegates to the providers above; its fall-through on each kind of failure is "
-             "covered by tests/test_auto.py")
+SPACE_ROWS = ("phi4", "flux-schnell")
+#: Cells that can never apply, and why: left out of the parametrisation, not skipped at run time.
+#: Auto has no row: it only delegates to the providers above, and its fall-through on each kind of
+#: failure is covered by tests/test_auto.py.
+NOT_APPLICABLE: dict[tuple[str, str], str] = {
+    **{(space, fault): NO_AUTH_ON_A_LOCAL_SPACE for space in SPACE_ROWS for fault in ("401", "403")},
+    **{(space, fault): NO_WIRE_ON_A_SPACE for space in SPACE_ROWS for fault in ("malformed", "empty")},
+    ("phi4", "503"): "a full queue is a Space-wide condition: shown by the FLUX row (its busy Space)",
+}
 
 
 async def _turn(playground: Playground, provider: Provider, row: Row, model: str, text: str,
@@ -215,17 +235,19 @@ async def _turn(playground: Playground, provider: Provider, row: Row, model: str
     return (turn.reply.text if turn else ""), None
 
 
-CELLS = [(pid, fault) for pid in [*ROWS, "auto"] for fault in FAULTS]
+CELLS = [(pid, fault) for pid in ROWS for fault in FAULTS if (pid, fault) not in NOT_APPLICABLE]
+
+
+def test_every_cell_is_run_or_left_out_with_a_reason():
+    assert set(NOT_APPLICABLE) <= {(pid, fault) for pid in ROWS for fault in FAULTS}
+    assert len(CELLS) + len(NOT_APPLICABLE) == len(ROWS) * len(FAULTS)
+    assert all(isinstance(ROWS[pid].plan(fault), Plan) for pid, fault in CELLS)
 
 
 @pytest.mark.parametrize("provider_id, fault", CELLS, ids=[f"{p}-{f}" for p, f in CELLS])
 async def test_fault_cell(provider_id, fault, local_servers, provider_env, monkeypatch):
-    if provider_id == "auto":
-        pytest.skip(AUTO_SKIP)
     row = ROWS[provider_id]
     plan = row.plan(fault)
-    if isinstance(plan, str):
-        pytest.skip(plan)
     provider = row.provider()
     playground = Playground(Registry([provider]))
     visitor = row.visitor()
@@ -249,7 +271,8 @@ async def test_fault_cell(provider_id, fault, local_servers, provider_env, monke
         else:
             message = describe_error(error)
             assert provider.label in message, message
-            assert isinstance(error, ProviderError), message
+            kind = EXPECTED[fault]
+            assert isinstance(error, kind), f"{provider_id}/{fault}: not a {kind.__name__}: {message}"
             assert "internal error" not in message and "Traceback" not in message, message
             assert len(message) < 600
             if plan.partial:
