@@ -39,12 +39,8 @@ from providers.errors import (
     ProtocolError,
     RateLimitedError,
     UnavailableError,
-    detail_from_body,
-    error_for_status,
-    internal_error,
-    parse_retry_after,
-    raised_by_us,
 )
+from providers.errors import detail_from_body, error_for_status, internal_error, parse_retry_after, raised_by_us
 from providers.hf_errors import Hints, map_error
 from providers.http import transport_error
 from providers.openai_compat import OpenAICompatProvider
