@@ -36,6 +36,9 @@ class ChatRequest:
     web_search: bool = False
     continue_last: bool = False
     capability: Capability = Capability.TEXT
+    #: Which of the visitor's conversations this turn belongs to (a chat tab, a Compare column,
+    #: an arena side); providers keep server-side state per conversation (see `Visitor.in_conversation`).
+    conversation_id: str = ""
 
 
 @dataclass

@@ -36,6 +36,7 @@ class Visitor:
         self.credentials: dict[str, str] = {}
         self.state: dict[str, Any] = {}
         self._releasers: list[Callable[[], None]] = []
+        self._conversations: dict[str, ConversationVisitor] = {}
         self.set_credentials(**credentials)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -83,15 +84,84 @@ class Visitor:
     def on_release(self, callback: Callable[[], None]) -> None:
         self._releasers.append(callback)
 
+    def in_conversation(self, conversation_id: str) -> Visitor:
+        """This visitor as providers see it within one conversation ("" = the visitor itself).
+
+        The result has the visitor's credentials and identity but provider state of its own,
+        so two conversations (two tabs, two Compare columns, the arena's two sides) never share
+        a server conversation or a Space session, and one can be released alone.
+        """
+        if not conversation_id:
+            return self
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None:
+            conversation = self._conversations[conversation_id] = ConversationVisitor(self, conversation_id)
+        return conversation
+
+    def release_conversation(self, conversation_id: str) -> None:
+        """Drop one conversation's provider state (Clear in its tab); the others stay."""
+        conversation = self._conversations.pop(conversation_id, None)
+        if conversation is not None:
+            conversation.release()
+
     def release(self) -> None:
-        """Drop provider state and run release callbacks (errors are logged, not raised)."""
+        """Drop provider state, every conversation's included, and run release callbacks
+        (errors are logged, not raised)."""
         callbacks, self._releasers = self._releasers, []
+        conversations, self._conversations = list(self._conversations.values()), {}
         self.state.clear()
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:  # a failing cleanup must not stop the others
-                logger.exception("Releasing visitor state failed")
+        for conversation in conversations:
+            conversation.release()
+        _run_all(callbacks)
+
+    @property
+    def holds_state(self) -> bool:
+        """True when releasing would run callbacks (e.g. close clients, which may block)."""
+        return bool(self._releasers) or any(c.holds_state for c in self._conversations.values())
+
+
+class ConversationVisitor(Visitor):
+    """One conversation of a visitor: the visitor's credentials and identity, its own provider state."""
+
+    def __init__(self, visitor: Visitor, conversation_id: str) -> None:  # noqa: D107 - no super(): shares the visitor's
+        object.__setattr__(self, "visitor", visitor)
+        object.__setattr__(self, "conversation_id", conversation_id)
+        object.__setattr__(self, "state", {})
+        object.__setattr__(self, "_releasers", [])
+        object.__setattr__(self, "_conversations", {})
+
+    def __repr__(self) -> str:
+        return f"Visitor(session_id={self.session_id!r}, conversation={self.conversation_id!r})"
+
+    @property
+    def session_id(self) -> str:  # type: ignore[override]
+        return self.visitor.session_id
+
+    @property
+    def credentials(self) -> dict[str, str]:  # type: ignore[override]
+        return self.visitor.credentials
+
+    @property
+    def ip_token(self) -> str | None:  # type: ignore[override]
+        return self.visitor.ip_token
+
+    @property
+    def limit_key(self) -> str:  # type: ignore[override]
+        return self.visitor.limit_key
+
+    def set_credentials(self, **values: str | None) -> None:
+        self.visitor.set_credentials(**values)
+
+    def in_conversation(self, conversation_id: str) -> Visitor:
+        return self.visitor.in_conversation(conversation_id)
+
+
+def _run_all(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a failing cleanup must not stop the others
+            logger.exception("Releasing visitor state failed")
 
 
 class VisitorStore:
@@ -238,7 +308,7 @@ class VisitorStore:
             on_loop = True
         except RuntimeError:
             on_loop = False
-        if on_loop and any(v._releasers for v in visitors):
+        if on_loop and any(v.holds_state for v in visitors):
             threading.Thread(target=VisitorStore._release_all, args=(visitors,), name="visitor-release",
                              daemon=True).start()
         else:

@@ -396,6 +396,31 @@ async def test_stopping_one_visitors_image_leaves_anothers_running(logs):
     assert "/infer" not in logs["schnell"].cancelled  # the hung job was left to the Space, not cancelled
 
 
+async def test_two_compare_columns_on_phi4_run_at_once_in_sessions_of_their_own(logs):
+    from ui.compare import Job, Target, compare
+    from ui.service import Playground
+
+    playground, visitor = Playground(Registry([Phi4Provider()])), Visitor("columns")
+
+    async def run(jobs: list[Job]) -> list[str]:
+        async for columns in compare(playground, jobs, visitor=visitor):
+            pass
+        return [c.turn.reply.text if c.turn else c.error for c in columns]
+
+    first = await run([Job(Target("phi4"), [Message("user", "hello")]) for _ in range(2)])
+    assert all(r.startswith("Turn 1: you said 'hello'") for r in first), first
+    follow_ups = [Job(Target("phi4"), [Message("user", "hello"), Message("assistant", answer), Message("user", "wait")])
+                  for answer in first]
+    logs["phi4"].clear()
+    both = asyncio.create_task(run(follow_ups))
+    await _until(lambda: len(logs["phi4"].of("/bot_response")) == 2)  # at once, not one after the other
+    logs["phi4"].release.set()
+    replies = await asyncio.wait_for(both, 30)
+    # Each column's session kept its own conversation: neither reset the other's.
+    assert all(r.startswith("Turn 2: you said 'wait'") for r in replies), replies
+    assert len({c["session"] for c in logs["phi4"].of("/bot_response")}) == 2
+
+
 # -- the mechanism's small parts -------------------------------------------------------------
 def test_error_mapping_for_failures_a_local_space_cannot_show():
     paused = space_error("S", ValueError("The current space is in the invalid state: PAUSED. Please contact"),
@@ -424,7 +449,7 @@ def test_credentials_only_go_to_spaces_or_this_machine():
 def test_nothing_connects_at_import_or_construction(monkeypatch):
     monkeypatch.setenv("PHI4_SPACE", f"http://127.0.0.1:{free_port()}/")
     provider = Phi4Provider()  # no Client yet: construction is lazy and off the loop
-    assert provider.status().configured and provider.describe()["id"] == "phi4"
+    assert provider.availability().ready and provider.describe()["id"] == "phi4"
     assert [p.id for p in (FluxSchnellProvider(), FluxDevProvider())] == ["flux-schnell", "flux-dev"]
 
 

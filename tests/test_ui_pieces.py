@@ -87,7 +87,7 @@ def test_browser_secret_fixed_by_env_or_derived(monkeypatch):
     assert AppSettings.from_env().oauth is False
 
 
-def test_clear_forgets_provider_state_but_keeps_credentials():
+def test_clear_forgets_one_conversation_and_keeps_credentials_and_the_others():
     from types import SimpleNamespace
 
     from providers import Registry
@@ -98,15 +98,20 @@ def test_clear_forgets_provider_state_but_keeps_credentials():
     request = SimpleNamespace(session_hash="s-clear", headers={})
     visitor = ctx.visitor(request)
     visitor.set_credentials(hf_token="hf_keepmekeepmekeep")
-    visitor.state["conversation"] = "abc"
-    released: list[bool] = []
-    visitor.on_release(lambda: released.append(True))
-    ctx.forget_conversations(request)
+    text, vision = visitor.in_conversation("text"), visitor.in_conversation("vision")
+    assert text is visitor.in_conversation("text") and text is not vision
+    assert text.hf_token == "hf_keepmekeepmekeep"  # a conversation sees the visitor's credentials
+    released: list[str] = []
+    for name, conversation in (("text", text), ("vision", vision)):
+        conversation.state["conversation"] = name
+        conversation.on_release(lambda name=name: released.append(name))
+    ctx.forget_conversations(request, ["text"])  # Clear in the text tab
+    assert released == ["text"] and text.state == {} and vision.state == {"conversation": "vision"}
+    assert visitor.in_conversation("text") is not text  # a fresh one for the next turn
     again = ctx.visitor(request)
-    assert again is visitor and again.state == {} and released == [True]
-    assert again.hf_token == "hf_keepmekeepmekeep"
-    ctx.release(request)
-    assert ctx.visitor(request) is not visitor
+    assert again is visitor and again.hf_token == "hf_keepmekeepmekeep"
+    ctx.release(request)  # the tab closed: every conversation goes
+    assert released == ["text", "vision"] and ctx.visitor(request) is not visitor
 
 
 def test_gradios_per_event_matplotlib_import_is_cheap_when_it_is_missing():

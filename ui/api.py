@@ -67,7 +67,7 @@ def build_api(ctx: AppContext) -> None:
         turn = None
         try:
             stream = ctx.playground.chat(turns, provider_id=provider_id, model=model_id, visitor=visitor,
-                                         capability=capability, **params)
+                                         capability=capability, conversation="api", **params)
             async for turn in frames(stream, ctx.pacer):
                 if turn.reply.text != last:
                     last = turn.reply.text

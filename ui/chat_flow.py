@@ -34,6 +34,7 @@ async def stream_turn_messages(
     visitor = ctx.visitor(request)
     turn: Turn | None = None
     continues = messages[-1].text if params.get("continue_last") and messages else None
+    params.setdefault("conversation", capability.value)  # each chat tab is a conversation of its own
     try:
         stream = ctx.playground.chat(messages, provider_id=provider_id, model=model, visitor=visitor,
                                      capability=capability, **params)

@@ -15,12 +15,14 @@ from .export import to_json, to_markdown
 from .render import playground_folder, track_in_cache
 
 
-def build_chat(ctx: AppContext, respond: Callable, *, textbox: gr.Textbox | gr.MultimodalTextbox,
+def build_chat(ctx: AppContext, respond: Callable, *, conversation: str,
+               textbox: gr.Textbox | gr.MultimodalTextbox,
                additional_inputs: list[gr.components.Component], multimodal: bool = False,
                placeholder: str = "") -> gr.ChatInterface:
     """A streaming ChatInterface (Stop, retry, undo, edit, copy) whose conversations live in the browser.
 
     The most recent conversation comes back after a reload; older ones are listed beside the chat.
+    Clear releases the providers' state of this tab's `conversation` only.
     """
     chat = gr.ChatInterface(
         respond,
@@ -37,7 +39,8 @@ def build_chat(ctx: AppContext, respond: Callable, *, textbox: gr.Textbox | gr.M
     )
     _restore_latest(chat)
     _export_row(chat.chatbot)
-    chat.chatbot.clear(ctx.forget_conversations, api_visibility="private", queue=False)
+    chat.chatbot.clear(lambda request: ctx.forget_conversations(request, [conversation]),
+                       api_visibility="private", queue=False)
     return chat
 
 

@@ -82,20 +82,26 @@ def check_count(count: int) -> None:
         raise InputError(f"Compare {MIN_TARGETS} to {MAX_TARGETS} models at once; got {count}.")
 
 
-async def compare(playground: Playground, jobs: Sequence[Job], *, visitor: Visitor,
+def column_conversations(scope: str, count: int = MAX_TARGETS) -> list[str]:
+    """The conversation ids of a comparison's columns: "compare-1", "compare-2"…"""
+    return [f"{scope}-{i + 1}" for i in range(count)]
+
+
+async def compare(playground: Playground, jobs: Sequence[Job], *, visitor: Visitor, scope: str = "compare",
                   **params: Any) -> AsyncIterator[list[Column]]:
     """Stream every job concurrently; yields the (shared, updated) columns after each change.
 
-    The last value has every column `done`. `params` go to `Playground.chat`
-    (system_prompt, temperature, max_tokens, top_p).
+    The last value has every column `done`. Each column is a conversation of its own
+    (`column_conversations(scope)`), so two columns on one stateful provider run independently.
+    `params` go to `Playground.chat` (system_prompt, temperature, max_tokens, top_p).
     """
     columns = [Column(job.target) for job in jobs]
     changed = asyncio.Event()
 
-    async def run(column: Column, job: Job) -> None:
+    async def run(column: Column, job: Job, conversation: str) -> None:
         try:
-            async for turn in playground.chat(job.messages, provider_id=job.target.provider,
-                                              model=job.target.model, visitor=visitor, **params):
+            async for turn in playground.chat(job.messages, provider_id=job.target.provider, model=job.target.model,
+                                              visitor=visitor, conversation=conversation, **params):
                 column.turn = turn
                 changed.set()
         except PlaygroundError as exc:
@@ -107,7 +113,8 @@ async def compare(playground: Playground, jobs: Sequence[Job], *, visitor: Visit
             column.done = True
             changed.set()
 
-    tasks = [asyncio.create_task(run(c, j)) for c, j in zip(columns, jobs)]
+    tasks = [asyncio.create_task(run(c, j, name))
+             for c, j, name in zip(columns, jobs, column_conversations(scope, len(jobs)))]
     try:
         while True:
             await changed.wait()

@@ -55,7 +55,8 @@ def build_compare_api(ctx: AppContext) -> None:
                 else compare_jobs(ctx, prompt, targets)
         except PlaygroundError as exc:
             raise api_error(exc) from exc
-        stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), system_prompt=system_prompt or "",
+        stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), scope="api-compare",
+                         system_prompt=system_prompt or "",
                          temperature=temperature, max_tokens=max_tokens, top_p=top_p)
         async for columns in frames(stream, ctx.pacer):
             yield [c.as_dict() for c in columns]

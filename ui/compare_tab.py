@@ -19,7 +19,7 @@ from .arena import (
     arena_pool,
     leaderboard_rows,
 )
-from .compare import MAX_TARGETS, MIN_TARGETS, Column, Job, Target, compare
+from .compare import MAX_TARGETS, MIN_TARGETS, Column, Job, Target, column_conversations, compare
 from .context import AppContext, gradio_error
 from .frames import frames
 from .inert import markdown_code, markdown_text
@@ -168,8 +168,11 @@ def _build_side_by_side(ctx: AppContext) -> None:
     running.then(_idle, None, [send, stop], api_visibility="private", queue=False, show_progress="hidden")
     stop.click(_idle, None, [send, stop], cancels=[running], api_visibility="private", queue=False,
                show_progress="hidden")
-    clear.click(lambda: [[]] * MAX_TARGETS + [""] * MAX_TARGETS, None, chatbots + stats,
-                api_visibility="private", queue=False, show_progress="hidden")
+    def clear_all(request: gr.Request) -> list:
+        ctx.forget_conversations(request, column_conversations("compare"))
+        return [[]] * MAX_TARGETS + [""] * MAX_TARGETS
+
+    clear.click(clear_all, None, chatbots + stats, api_visibility="private", queue=False, show_progress="hidden")
 
 
 def _preselect(picker: ModelPicker, registry: Registry, contender: Contender) -> None:
@@ -219,6 +222,8 @@ def _build_arena(ctx: AppContext) -> None:
                 raise gradio_error(exc) from exc
             state = {**started.as_dict(), "voted": False, "errors": {}}
             hist_a, hist_b = [], []
+            for conversation in column_conversations("arena", 2):  # the last battle's are over
+                visitor.release_conversation(conversation)
         contenders = [Contender(**state["a"]), Contender(**state["b"])]
         histories = [hist_a or [], hist_b or []]
         try:
@@ -230,7 +235,7 @@ def _build_arena(ctx: AppContext) -> None:
         no_votes = [gr.update(interactive=False)] * len(votes)
         yield shown + [state, ""] + no_votes
         columns: list[Column] = []
-        async for columns in frames(compare(ctx.playground, jobs, visitor=visitor), ctx.pacer):
+        async for columns in frames(compare(ctx.playground, jobs, visitor=visitor, scope="arena"), ctx.pacer):
             yield [shown[i] + column_messages(c, anonymous=True) for i, c in enumerate(columns)] + [
                 gr.update(), gr.update()] + no_votes
         state = {**state, "errors": {side: c.error for side, c in zip("ab", columns) if c.error}}

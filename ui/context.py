@@ -126,11 +126,14 @@ class AppContext:
 
         loop.call_later(self.sweep_interval, tick)
 
-    def forget_conversations(self, request: gr.Request | None) -> None:
-        """Drop the visitor's provider-side conversation state (kept credentials), e.g. on Clear."""
+    def forget_conversations(self, request: gr.Request | None, conversations: list[str]) -> None:
+        """Drop the provider-side state of these conversations of the visitor (Clear in one tab);
+        credentials and the other conversations stay."""
         session_id = getattr(request, "session_hash", None)
         if session_id:
-            self.visitors.get(session_id).release()
+            visitor = self.visitors.get(session_id)
+            for conversation in conversations:
+                visitor.release_conversation(conversation)
 
     def release(self, request: gr.Request | None) -> None:
         session_id = getattr(request, "session_hash", None)

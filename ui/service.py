@@ -214,10 +214,13 @@ class Playground:
         top_p: float | None = None,
         web_search: bool = False,
         continue_last: bool = False,
+        conversation: str = "",
     ) -> AsyncIterator[Turn]:
         """Stream a turn; yields the same Turn after every event. Raises PlaygroundError.
 
         With `continue_last` the conversation ends with the assistant answer to extend.
+        `conversation` names which of the visitor's conversations this is ("text", "compare-2"…):
+        providers keep their server-side state per conversation.
         """
         if not messages:
             raise InputError("Type a message first: it is empty.")
@@ -244,6 +247,7 @@ class Playground:
             web_search=web_search,
             continue_last=continue_last,
             capability=capability,
+            conversation_id=conversation,
         )
         with self.fair_use.admit(visitor.limit_key or visitor.session_id):
             async with aclosing(self._stream(provider, request, visitor)) as turns:  # Stop closes it at once
@@ -252,7 +256,7 @@ class Playground:
 
     async def _stream(self, provider: Provider, request: ChatRequest, visitor: Visitor) -> AsyncIterator[Turn]:
         turn = Turn(provider_id=provider.id, provider=provider.label, model=request.model)
-        stream = provider.chat(request, visitor)
+        stream = provider.chat(request, visitor.in_conversation(request.conversation_id))
         try:
             async for event in stream:
                 if isinstance(event, TextDelta) and event.text:

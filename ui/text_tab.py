@@ -40,7 +40,7 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
             yield frame
 
     chat = build_chat(
-        ctx, respond,
+        ctx, respond, conversation=Capability.TEXT.value,
         textbox=gr.Textbox(label="Message", placeholder="Ask anything…", lines=1, max_lines=12,
                            submit_btn="Send", stop_btn="Stop"),
         additional_inputs=[picker.provider, picker.model, system_prompt, temperature, max_tokens, top_p,

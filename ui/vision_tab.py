@@ -51,7 +51,7 @@ def build_vision_tab(ctx: AppContext) -> ModelPicker:
         placeholder="Add, drop or paste an image and ask about it…", submit_btn="Send", stop_btn="Stop",
     )
     build_chat(
-        ctx, respond, textbox=textbox, multimodal=True,
+        ctx, respond, conversation=Capability.VISION.value, textbox=textbox, multimodal=True,
         additional_inputs=[picker.provider, picker.model, temperature, max_tokens],
         placeholder="Upload, paste or photograph an image, then ask about it.",
     )
