@@ -89,11 +89,11 @@ def response_detail(response: httpx.Response | httpx2.Response) -> str:
     return detail_from_body(body)
 
 
-def status_error(provider: str, response: httpx.Response | httpx2.Response, *, model: str = "",
+def status_error(provider: str, response: httpx.Response | httpx2.Response, *,
                  advice: Advice = NO_ADVICE) -> ProviderError:
     """The typed error for an HTTP error response (its body already read)."""
     return error_for_status(provider, response.status_code, response_detail(response),
-                            retry_after=response.headers.get("retry-after"), model=model, advice=advice)
+                            retry_after=response.headers.get("retry-after"), advice=advice)
 
 
 def transport_error(provider: str, exc: BaseException, *, started: bool = False,
