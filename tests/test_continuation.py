@@ -30,7 +30,7 @@ async def test_continue_appends_to_the_last_answer_and_keeps_earlier_turns():
         {"role": "assistant", "content": "", "metadata": {"title": "Fake Provider · echo"}},
     ]
     request = SimpleNamespace(session_hash="continue", headers={})
-    frames = [f async for f in continue_answer(_ctx(), history, request, provider_id="fake", model="echo")]
+    frames = [f for f, _ in [x async for x in continue_answer(_ctx(), history, request, provider_id="fake", model="echo")]]
     final = frames[-1]
     assert final[0] == history[0]
     texts = [m.content for m in final[1:] if not (m.metadata or {}).get("title")]
@@ -41,7 +41,7 @@ async def test_continue_appends_to_the_last_answer_and_keeps_earlier_turns():
 async def test_continue_without_an_answer_leaves_history_alone():
     history = [{"role": "user", "content": "hi"}]
     request = SimpleNamespace(session_hash="continue-2", headers={})
-    frames = [f async for f in continue_answer(_ctx(), history, request, provider_id="fake", model="echo")]
+    frames = [f for f, _ in [x async for x in continue_answer(_ctx(), history, request, provider_id="fake", model="echo")]]
     assert frames == [history]
 
 
@@ -51,7 +51,7 @@ async def test_continue_with_a_provider_that_cannot_says_so():
     ctx = AppContext(Registry([TextOnly()]), AppSettings.from_env())
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
     request = SimpleNamespace(session_hash="continue-3", headers={})
-    frames = [f async for f in continue_answer(ctx, history, request, provider_id="text-only", model="small")]
+    frames = [f for f, _ in [x async for x in continue_answer(ctx, history, request, provider_id="text-only", model="small")]]
     final = frames[-1]
     assert final[:1] == history[:1]
     assert any("Text Only cannot continue an answer" in (m.metadata or {}).get("title", "") for m in final[1:])

@@ -15,7 +15,23 @@ from .render import error_block, turn_messages
 from .service import Turn, describe_error
 
 
-async def stream_turn_messages(
+async def stream_turn_messages(ctx: AppContext, messages: list[Message], **params) -> AsyncIterator[list[gr.ChatMessage]]:
+    """`stream_turn`'s frames only."""
+    async for frame, _ in stream_turn(ctx, messages, **params):
+        yield frame
+
+
+def offers_continue(ctx: AppContext, turn: Turn | None) -> bool:
+    """True when the turn's answer was cut short (length limit) by a provider that can continue it."""
+    if turn is None or turn.error is not None or turn.reply.finish_reason != "length":
+        return False
+    try:
+        return ctx.registry.get(turn.provider_id).supports_continue
+    except PlaygroundError:
+        return False
+
+
+async def stream_turn(
     ctx: AppContext,
     messages: list[Message],
     *,
@@ -24,8 +40,8 @@ async def stream_turn_messages(
     request: gr.Request | None,
     capability: Capability,
     **params,
-) -> AsyncIterator[list[gr.ChatMessage]]:
-    """Yield the assistant messages of a turn as it streams.
+) -> AsyncIterator[tuple[list[gr.ChatMessage], Turn | None]]:
+    """Yield the assistant messages of a turn as it streams, with the turn so far (None before it starts).
 
     On failure the partial answer stays, an error block is appended and a toast
     names the provider and the cause; the chat itself never breaks. With
@@ -39,17 +55,17 @@ async def stream_turn_messages(
         stream = ctx.playground.chat(messages, provider_id=provider_id, model=model, visitor=visitor,
                                      capability=capability, **params)
         async for turn in frames(stream, ctx.pacer):
-            yield turn_messages(turn, continues=continues)
+            yield turn_messages(turn, continues=continues), turn
     except PlaygroundError as exc:
         if turn is None:
-            yield error_messages(exc)
+            yield error_messages(exc), None
         else:
             message = describe_error(exc)
             gr.Warning(html_text(message))
-            yield turn_messages(turn, done=True, error=message, continues=continues)
+            yield turn_messages(turn, done=True, error=message, continues=continues), turn
         return
     if turn is not None:
-        yield turn_messages(turn, done=True, continues=continues)
+        yield turn_messages(turn, done=True, continues=continues), turn
 
 
 def error_messages(exc: BaseException) -> list[gr.ChatMessage]:

@@ -18,7 +18,8 @@ from .render import playground_folder, track_in_cache
 def build_chat(ctx: AppContext, respond: Callable, *, conversation: str,
                textbox: gr.Textbox | gr.MultimodalTextbox,
                additional_inputs: list[gr.components.Component], multimodal: bool = False,
-               placeholder: str = "") -> gr.ChatInterface:
+               placeholder: str = "", additional_outputs: list[gr.components.Component] | None = None,
+               ) -> gr.ChatInterface:
     """A streaming ChatInterface (Stop, retry, undo, edit, copy) whose conversations live in the browser.
 
     The most recent conversation comes back after a reload; older ones are listed beside the chat.
@@ -31,6 +32,7 @@ def build_chat(ctx: AppContext, respond: Callable, *, conversation: str,
                            placeholder=placeholder, layout="bubble"),
         textbox=textbox,
         additional_inputs=additional_inputs,
+        additional_outputs=additional_outputs,
         editable=True,
         save_history=True,
         api_visibility="private",

@@ -9,8 +9,9 @@ import gradio as gr
 
 from providers import Capability
 
-from .chat_flow import error_messages, stream_turn_messages
+from .chat_flow import error_messages, stream_turn
 from .context import AppContext
+from .service import Turn
 
 
 def _role(entry: Any) -> str | None:
@@ -27,22 +28,22 @@ def _with_previous_text(frame: list[gr.ChatMessage], previous: str) -> list[gr.C
 
 
 async def continue_answer(ctx: AppContext, history: list | None, request: gr.Request | None, *,
-                          provider_id: str, model: str, **params) -> AsyncIterator[list]:
-    """Yield the whole chat history while the last answer is extended."""
+                          provider_id: str, model: str, **params) -> AsyncIterator[tuple[list, Turn | None]]:
+    """Yield the whole chat history while the last answer is extended, with the turn so far."""
     history = list(history or [])
     try:
         messages = await ctx.read_history(history)
     except Exception as exc:
-        yield history + error_messages(exc)
+        yield history + error_messages(exc), None
         return
     user_positions = [i for i, entry in enumerate(history) if _role(entry) == "user"]
     if not messages or messages[-1].role != "assistant" or not user_positions:
         gr.Warning("There is no answer to continue yet.")
-        yield history
+        yield history, None
         return
     head = history[: user_positions[-1] + 1]
     previous = messages[-1].text
-    async for frame in stream_turn_messages(ctx, messages, provider_id=provider_id, model=model,
-                                            request=request, capability=Capability.TEXT,
-                                            continue_last=True, **params):
-        yield head + _with_previous_text(frame, previous)
+    async for frame, turn in stream_turn(ctx, messages, provider_id=provider_id, model=model,
+                                         request=request, capability=Capability.TEXT,
+                                         continue_last=True, **params):
+        yield head + _with_previous_text(frame, previous), turn

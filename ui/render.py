@@ -67,6 +67,8 @@ def caption(turn: Turn) -> str:
         parts.append(f"{'~' if turn.tokens_estimated else ''}{turn.tokens_per_second:.0f} tok/s")
     elif turn.ended is not None:
         parts.append(f"{turn.elapsed:.1f} s")
+    if turn.reply.finish_reason == "length":
+        parts.append("cut short at the length limit")
     return " · ".join(parts)
 
 

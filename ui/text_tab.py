@@ -7,7 +7,7 @@ import gradio as gr
 from providers import Capability, Message
 from providers.messages import append_turn
 
-from .chat_flow import error_messages, stream_turn_messages
+from .chat_flow import error_messages, offers_continue, stream_turn
 from .chat_panel import build_chat
 from .context import AppContext
 from .continuation import continue_answer
@@ -24,20 +24,28 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
                                                          controls.max_tokens, controls.top_p)
         web_search = gr.Checkbox(label="Web search (where the provider offers it)", value=False)
 
+    # Offered only under an answer cut short at the length limit, by a provider that can continue it.
+    extend = gr.Button("Continue the last answer", size="sm", variant="secondary", scale=0, min_width=200,
+                       visible=False, render=False, elem_id="text-continue")
+
     async def respond(message: str, history: list, provider_id: str, model: str, system: str,
                       temp: float, max_new: float, nucleus: float, search: bool, request: gr.Request):
+        hidden = gr.update(visible=False)
         try:
             messages = await ctx.read_history(history)
         except Exception as exc:  # history is ours; a bad one must not break the chat
-            yield error_messages(exc)
+            yield error_messages(exc), hidden
             return
         append_turn(messages, Message(role="user", text=message or ""))
-        async for frame in stream_turn_messages(
+        frame, turn = None, None
+        async for frame, turn in stream_turn(
             ctx, messages, provider_id=provider_id, model=model, request=request,
             capability=Capability.TEXT, system_prompt=system, temperature=temp,
             max_tokens=int(max_new), top_p=nucleus, web_search=bool(search),
         ):
-            yield frame
+            yield frame, hidden
+        if frame is not None:
+            yield frame, gr.update(visible=offers_continue(ctx, turn))
 
     chat = build_chat(
         ctx, respond, conversation=Capability.TEXT.value,
@@ -46,18 +54,21 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
         additional_inputs=[picker.provider, picker.model, system_prompt, temperature, max_tokens, top_p,
                            web_search],
         placeholder="Pick a provider and a model above, then type a message.",
+        additional_outputs=[extend],
     )
     with gr.Row():
-        extend = gr.Button("Continue the last answer", size="sm", variant="secondary", scale=0, min_width=200)
+        extend.render()
 
     async def on_continue(history: list, provider_id: str, model: str, system: str, temp: float,
                           max_new: float, nucleus: float, request: gr.Request):
-        async for updated in continue_answer(ctx, history, request, provider_id=provider_id, model=model,
-                                             system_prompt=system, temperature=temp,
-                                             max_tokens=int(max_new), top_p=nucleus):
-            yield updated, updated
+        updated, turn = history, None
+        async for updated, turn in continue_answer(ctx, history, request, provider_id=provider_id, model=model,
+                                                   system_prompt=system, temperature=temp,
+                                                   max_tokens=int(max_new), top_p=nucleus):
+            yield updated, updated, gr.update()
+        yield updated, updated, gr.update(visible=offers_continue(ctx, turn))
 
     extend.click(on_continue, [chat.chatbot, picker.provider, picker.model, system_prompt, temperature,
-                               max_tokens, top_p], [chat.chatbot, chat.chatbot_state],
+                               max_tokens, top_p], [chat.chatbot, chat.chatbot_state, extend],
                  api_visibility="private", concurrency_limit=ctx.settings.concurrency_limit)
     return picker

@@ -167,3 +167,19 @@ def test_credentials_remembered_in_this_browser(page):
     page.reload()
     expect(panel).to_contain_text("Hugging Face token not set", timeout=restored)  # the restore ran
     expect(panel.get_by_placeholder("hf_…")).to_have_value("")
+
+
+def test_continue_is_offered_only_under_an_answer_cut_short(page):
+    open_app(page)
+    panel = page.locator("#tab-text")
+    extend = panel.get_by_role("button", name="Continue the last answer")
+    send(panel, "hello there")
+    wait_answered(panel, CAPTION)
+    expect(extend).to_be_hidden()  # the answer ended normally: nothing to continue
+    send(panel, "cut: a story that runs out of tokens")
+    wait_answered(panel, "cut short at the length limit")
+    expect(extend).to_be_visible()
+    extend.click()
+    expect(panel.get_by_test_id("bot").filter(has_text="a story that runs out of tokens and so it continued.")
+           ).to_have_count(1)
+    expect(extend).to_be_hidden()  # the continuation was not cut short

@@ -9,6 +9,7 @@ Behaviour is driven by the model and the user's text so tests need no network:
   "gathered K" with K the turns that arrived: proof that calls overlap, not queue.
 - text "turns?": answers "<N> turns", N the messages received (shows which history was sent).
 - continue_last: answers " and so it continued." (extending the last answer).
+- text "cut:<text>": echoes like "echo" but ends as cut short (`Finish("length")`).
 - text "hostile:<payload>": streams the payload verbatim as the answer, in pieces (percent-escapes
   are decoded first, so the user's own message can carry it inertly: "hostile:%3Cform%3E");
   "hostile-all:<payload>" also sends it as reasoning, a status and as source titles (one
@@ -111,7 +112,7 @@ class FakeProvider(Provider):
             if delay:
                 await asyncio.sleep(delay)
             yield TextDelta(word if i == 0 else " " + word)
-        yield Finish("stop")
+        yield Finish("length" if text.startswith("cut:") else "stop")
 
     async def _gather(self, wanted: int) -> AsyncIterator:
         """A barrier: every turn waits until `wanted` turns have arrived (or 5 s pass)."""
