@@ -4,7 +4,7 @@ Each visitor gets one server conversation per model, remembered in the visitor's
 session. The first turn sends the whole conversation formatted as text; later
 turns send only the new message. When the history the visitor sends no longer
 extends the one this adapter last saw (edited, retried or cleared), a fresh
-server conversation starts. Wire protocol: PROTOCOLS.md §3.
+server conversation starts. Wire protocol: docs/protocols.md (HuggingChat).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A local stand-in for FlowGPT's anonymous chat endpoint (PROTOCOLS.md §5), for tests.
+"""A local stand-in for FlowGPT's anonymous chat endpoint (docs/protocols.md, FlowGPT), for tests.
 
 `POST /v3/chat-anonymous` checks the signature headers exactly as the service
 did (md5 of "{timestamp}-{nonce}-{authorization}", a fresh timestamp, a device

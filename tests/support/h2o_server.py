@@ -1,4 +1,4 @@
-"""A local stand-in for an h2oGPT chat-ui server (PROTOCOLS.md §4), for tests.
+"""A local stand-in for an h2oGPT chat-ui server (docs/protocols.md, H2o), for tests.
 
 Sessions are cookies set by `POST /settings`; a conversation belongs to the
 session that created it. The answer echoes the last user line word by word.

@@ -1,4 +1,4 @@
-"""A local stand-in for HuggingChat's chat-ui server (PROTOCOLS.md §3), mounted at /chat.
+"""A local stand-in for HuggingChat's chat-ui server (docs/protocols.md, HuggingChat), mounted at /chat.
 
 It checks the `hf-chat` cookie on every conversation route and keeps each
 cookie's conversations apart (another cookie gets 404). Tests script it:
