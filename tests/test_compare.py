@@ -156,3 +156,15 @@ def test_compare_follow_up_uses_each_targets_history(client):
 def test_compare_rejects_bad_input(client, prompt, targets, message):
     with pytest.raises(AppError, match=message):
         _compare(client, prompt, targets).result(timeout=30)
+
+
+async def test_columns_finishing_together_all_end_in_the_last_frame(monkeypatch):
+    """Columns that finish within moments of each other: the last frame has every final text."""
+    monkeypatch.setenv("FAKE_TOKEN_DELAY", "0.002")
+    playground = Playground(Registry([FakeProvider()]))
+    for _ in range(20):
+        snapshots = []
+        async for columns in compare(playground, _jobs("hello", "slow", "slow", "slow", "slow"), visitor=Visitor("t")):
+            snapshots.append([(c.done, c.turn.reply.text if c.turn else "") for c in columns])
+            await asyncio.sleep(0.002)  # the page takes a moment to receive each frame; columns go on meanwhile
+        assert snapshots[-1] == [(True, "Echo: hello")] * 4, snapshots[-1]

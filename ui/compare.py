@@ -119,8 +119,11 @@ async def compare(playground: Playground, jobs: Sequence[Job], *, visitor: Visit
         while True:
             await changed.wait()
             changed.clear()
+            # Read before yielding: columns go on while the consumer handles the frame, so only a
+            # frame that already showed every column done may be the last one.
+            finished = all(c.done for c in columns)
             yield columns
-            if all(c.done for c in columns):
+            if finished:
                 break
     finally:
         for task in tasks:
