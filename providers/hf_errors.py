@@ -105,9 +105,13 @@ def http_status(exc: BaseException) -> int | None:
 
 
 def server_detail(exc: HfHubHTTPError) -> str:
-    """The server's own message, short; never the request (which carries no secret, but is noise)."""
-    message = detail_from_body(exc.server_message or "")
-    return message or (response_detail(exc.response) if exc.response is not None else "")
+    """The server's own message, short; never the request (which carries no secret, but is noise).
+
+    Read from the response body first: for an OpenAI-style `{"error": {"message": …}}` body,
+    huggingface_hub's `server_message` is the Python repr of the inner dict.
+    """
+    message = response_detail(exc.response) if exc.response is not None else ""
+    return message or detail_from_body(exc.server_message or "")
 
 
 def map_error(label: str, exc: BaseException, *, model: str, started: bool, hints: Hints) -> PlaygroundError:

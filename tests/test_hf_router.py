@@ -96,6 +96,7 @@ async def test_the_routing_provider_travels_as_the_model_suffix(router, provider
 @pytest.mark.parametrize("name, error", [
     ("status-401", AuthRequiredError),
     ("status-402", PaymentRequiredError),
+    ("status-400", ModelNotSupportedError),  # the router's "not supported by any provider"
     ("status-404", ModelNotSupportedError),
     ("status-429", RateLimitedError),
 ])
@@ -105,6 +106,7 @@ async def test_router_error_bodies_are_typed(router, provider, name, error):
         async for event in provider.chat(ChatRequest([Message("user", "x")], f"local/{name}"), visitor()):
             events.append(event)
     assert events == [] and str(info.value).startswith("Hugging Face: ")
+    assert "{" not in str(info.value) and "'message'" not in str(info.value)  # the server's words, not a repr
 
 
 async def test_a_loading_model_is_retried_on_the_router(router, provider):
