@@ -8,7 +8,6 @@ interleaved in one run. Target: the playground within 10% of the bare relay on b
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import common

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from .base import Availability, Capability, ChatRequest, Provider, ProviderState
-from .errors import NotConfiguredError, PlaygroundError, UnavailableError
+from .errors import NotConfiguredError, PlaygroundError, UnavailableError, internal_error
 from .events import Attribution, ChatEvent, Finish, ImageOutput, ReasoningDelta, Status, TextDelta
 from .registry import Registry, select_by_setting
 from .session import Visitor
@@ -106,8 +106,7 @@ class AutoProvider(Provider):
             except Exception as exc:
                 if started:
                     raise
-                logger.exception("Auto: %s failed unexpectedly", provider.label)
-                failures.append(f"{provider.label}: internal error ({type(exc).__name__})")
+                failures.append(internal_error(provider.label, exc).user_message)
                 continue
             finally:
                 await aclose_quietly(stream)

@@ -17,7 +17,6 @@ from contextlib import aclosing
 from typing import Any
 
 from .base import Capability, ChatRequest, SelfHostableService
-from .config import env_str
 from .events import ChatEvent, Finish, TextDelta
 from .http import default_timeout, parse_json_line, stream_lines
 from .session import Visitor

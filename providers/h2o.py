@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from .base import Capability, ChatRequest, SelfHostableService
-from .config import env_float, env_list, env_str
+from .config import env_float, env_list
 from .errors import ProtocolError, UnavailableError
 from .events import ChatEvent, Finish, TextDelta
 from .http import default_timeout, parse_json_line, request, request_json, stream_lines

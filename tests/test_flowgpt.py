@@ -129,9 +129,9 @@ def test_models_aliases_and_status(monkeypatch):
     assert len(provider.model_list(Capability.TEXT)) == 13
     with pytest.raises(ModelNotSupportedError):
         provider.get_model(Capability.TEXT, "gpt-17")
-    assert provider.describe()["working"] is False and "FLOWGPT_URL" in provider.note
+    assert provider.describe()["availability"] == "gone" and "FLOWGPT_URL" in provider.note
     monkeypatch.setenv("FLOWGPT_URL", "http://127.0.0.1:9")
-    assert provider.is_working() is True
+    assert provider.availability().ready
 
 
 @pytest.mark.parametrize("directive, error_type", [

@@ -196,10 +196,10 @@ async def test_an_unreachable_server_is_reported(monkeypatch):
 def test_not_working_unless_a_server_is_configured(monkeypatch):
     monkeypatch.delenv("H2O_URL", raising=False)
     provider = H2oProvider()
-    assert provider.describe()["working"] is False and "H2O_URL" in provider.note
+    assert provider.describe()["availability"] == "gone" and "H2O_URL" in provider.note
     assert provider.base_url() == "https://gpt-gm.h2o.ai"
     monkeypatch.setenv("H2O_URL", "http://127.0.0.1:9/")
-    assert provider.is_working() is True and provider.base_url() == "http://127.0.0.1:9"
+    assert provider.availability().ready and provider.base_url() == "http://127.0.0.1:9"
     monkeypatch.setenv("H2O_MODELS", "a/b, c/d")
     assert provider.model_list(Capability.TEXT) == ["a/b", "c/d"]
     assert provider.default_model(Capability.TEXT) == "a/b"
@@ -212,7 +212,7 @@ def test_chat_endpoint_end_to_end(h2o):
         client = Client(url, verbose=False)
         try:
             listing = client.predict(api_name="/providers")
-            assert listing[0]["id"] == "h2o" and listing[0]["working"] is True
+            assert listing[0]["id"] == "h2o" and listing[0]["availability"] == "ready"
             reply = client.predict(messages=[{"role": "user", "content": "hi from the api"}], provider="h2o",
                                    model="", system_prompt="", temperature=0.7, max_tokens=100, top_p=0.9,
                                    api_name="/chat")

@@ -7,7 +7,6 @@ import dataclasses
 import json
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 

@@ -30,7 +30,7 @@ from providers import (
     TextDelta,
     Visitor,
 )
-from providers.errors import ProtocolError
+from providers.errors import ProtocolError, internal_error
 from providers.streams import aclose_quietly
 
 from .limits import FairUse
@@ -271,8 +271,7 @@ class Playground:
         except (asyncio.CancelledError, GeneratorExit):
             raise
         except Exception as exc:
-            logger.exception("%s failed unexpectedly", provider.label)
-            turn.error = ProtocolError(provider.label, f"internal error: {type(exc).__name__}")
+            turn.error = internal_error(provider.label, exc)  # a bug of ours: logged with its traceback
             raise turn.error from exc
         finally:
             turn.ended = time.perf_counter()
@@ -316,8 +315,7 @@ class Playground:
         except PlaygroundError:
             raise
         except Exception as exc:
-            logger.exception("%s failed unexpectedly", provider.label)
-            raise ProtocolError(provider.label, f"internal error: {type(exc).__name__}") from exc
+            raise internal_error(provider.label, exc) from exc
         if not result.data:
             raise ProtocolError(provider.label, "the service returned no image")
         return result, time.perf_counter() - started
