@@ -104,7 +104,7 @@ def test_deep_link_preselects_tab_provider_and_model(page, screenshots):
     expect(page.get_by_role("tab", name="Text-to-image")).to_have_attribute("aria-selected", "true")
     open_app(page, "?tab=settings")
     expect(page.get_by_role("tab", name="Settings")).to_have_attribute("aria-selected", "true")
-    expect(page.locator("#tab-settings")).to_contain_text("working")
+    expect(page.locator("#tab-settings")).to_contain_text("ready")
     shot(page, screenshots, "settings")
 
 
