@@ -22,7 +22,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 APP_ENV = {
     "PLAYGROUND_EXTRA_PROVIDERS": "tests.support.fake_provider:FakeProvider",
-    "PLAYGROUND_PROVIDERS": "fake",
+    "PLAYGROUND_PROVIDERS": "fake,huggingface",  # Hugging Face: a provider that needs a credential
     "PLAYGROUND_BROWSER_SECRET": "browser-tests",
     "FAKE_TOKEN_DELAY": "0.05",
 }

@@ -183,3 +183,20 @@ def test_continue_is_offered_only_under_an_answer_cut_short(page):
     expect(panel.get_by_test_id("bot").filter(has_text="a story that runs out of tokens and so it continued.")
            ).to_have_count(1)
     expect(extend).to_be_hidden()  # the continuation was not cut short
+
+
+def test_picker_labels_follow_the_visitors_credentials(page):
+    open_app(page)
+    text = page.locator("#tab-text")
+    provider = text.get_by_label("Provider", exact=True)
+    expect(provider).to_have_value("Fake Provider")  # the tab starts on a provider that can answer
+    provider.click()
+    expect(page.get_by_role("option", name="Hugging Face (needs sign-in)", exact=True)).to_be_visible()
+    page.keyboard.press("Escape")
+    settings = open_tab(page, "Settings", "settings")
+    settings.get_by_placeholder("hf_…").fill("hf_browser_label_token")
+    settings.get_by_placeholder("hf_…").press("Enter")
+    expect(settings).to_contain_text("Hugging Face token set")
+    open_tab(page, "Text chat", "text")
+    provider.click()
+    expect(page.get_by_role("option", name="Hugging Face", exact=True)).to_be_visible()
