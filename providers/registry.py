@@ -12,8 +12,8 @@ import logging
 from collections.abc import Iterable
 
 from .base import Availability, Capability, Provider
-from .credentials import Credential
 from .config import env_list
+from .credentials import Credential
 from .errors import UnknownProviderError
 from .session import Visitor
 
@@ -21,14 +21,14 @@ logger = logging.getLogger(__name__)
 
 #: Built-in adapters as "module:Class", imported when the registry is first built.
 BUILTIN_PROVIDERS: tuple[str, ...] = (
-    "providers.huggingface:HuggingFaceProvider",
-    "providers.openai_compat:OpenAICompatProvider",
-    "providers.huggingchat:HuggingChatProvider",
+    "providers.huggingface.provider:HuggingFaceProvider",
+    "providers.inference.openai_compat:OpenAICompatProvider",
+    "providers.huggingchat.provider:HuggingChatProvider",
     "providers.h2o:H2oProvider",
     "providers.flowgpt:FlowGptProvider",
-    "providers.phi4:Phi4Provider",
-    "providers.flux:FluxSchnellProvider",
-    "providers.flux:FluxDevProvider",
+    "providers.spaces.phi4:Phi4Provider",
+    "providers.spaces.flux:FluxSchnellProvider",
+    "providers.spaces.flux:FluxDevProvider",
     "providers.auto:AutoProvider",
 )
 

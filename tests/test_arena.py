@@ -13,12 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import ui.arena
-from providers import Capability, InputError, Provider, Registry, Visitor
-from providers.credentials import HF_TOKEN, HUGGINGCHAT_COOKIE
-from tests.support.fake_provider import FakeProvider
-from tests.support.servers import ROOT, stop_process
-from ui.arena import (
+import playground.arena
+from playground.arena import (
     ALREADY_VOTED,
     BATTLE_TTL,
     INITIAL_ELO,
@@ -37,7 +33,11 @@ from ui.arena import (
     record_vote,
     votes_path,
 )
-from ui.limits import VisitorLimitError
+from playground.limits import VisitorLimitError
+from providers import Capability, InputError, Provider, Registry, Visitor
+from providers.credentials import HF_TOKEN, HUGGINGCHAT_COOKIE
+from tests.support.fake_provider import FakeProvider
+from tests.support.servers import ROOT, stop_process
 
 A, B, C = Contender("p", "alpha"), Contender("p", "beta"), Contender("q", "gamma")
 
@@ -85,7 +85,7 @@ def test_concurrent_appends_from_threads_and_processes_stay_whole(tmp_path):
     path = tmp_path / "v.jsonl"
     long_model = Contender("p", "m" * 5000)  # lines far longer than a pipe buffer
     writer = (
-        "import sys\nfrom ui.arena import Contender, VoteStore, record_vote\n"
+        "import sys\nfrom playground.arena import Contender, VoteStore, record_vote\n"
         "store = VoteStore(sys.argv[1])\n"
         "for _ in range(40):\n    record_vote(store, Contender('p', 'm' * 5000), Contender('q', 'x'), 'tie')\n"
     )
@@ -239,7 +239,7 @@ _VOTER = """
 import sys, threading
 from concurrent.futures import ThreadPoolExecutor
 from providers import Visitor
-from ui.arena import Arena, Battle, BattleAlreadyVoted, Contender, VoteLedger
+from playground.arena import Arena, Battle, BattleAlreadyVoted, Contender, VoteLedger
 
 path, name = sys.argv[1], sys.argv[2]
 arena = Arena(VoteLedger(path), votes_per_hour=0)
@@ -289,7 +289,7 @@ def test_concurrent_votes_from_two_processes_record_exactly_one(tmp_path):
 
 _FOREIGN = """
 import sys, time
-from ui.arena import Contender, Vote, VoteLedger, VoteStore
+from playground.arena import Contender, Vote, VoteLedger, VoteStore
 ledger = VoteLedger(sys.argv[1])
 for i in range(int(sys.argv[2])):
     ledger.record(Vote(Contender("q", "gamma"), Contender("p", "alpha"), "ab"[i % 2], time.time(),
@@ -354,8 +354,8 @@ def test_the_refresh_after_200k_votes_reads_only_the_new_tail(tmp_path, monkeypa
              for i in range(200_000)]
     path.write_text("\n".join(lines) + "\n")
     parsed = []
-    real_parse = ui.arena._parse
-    monkeypatch.setattr(ui.arena, "_parse", lambda line: parsed.append(1) or real_parse(line))
+    real_parse = playground.arena._parse
+    monkeypatch.setattr(playground.arena, "_parse", lambda line: parsed.append(1) or real_parse(line))
     ledger = VoteLedger(path)
     arena = Arena(ledger, votes_per_hour=0)
 

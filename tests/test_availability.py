@@ -7,17 +7,17 @@ from __future__ import annotations
 import pytest
 from gradio_client import Client
 
+from playground.status import status_rows
 from providers import Availability, Capability, Registry, Visitor
-from providers.flux import FluxSchnellProvider
-from providers.huggingchat import HuggingChatProvider
-from providers.huggingface import HuggingFaceProvider
+from providers.huggingchat.provider import HuggingChatProvider
+from providers.huggingface.provider import HuggingFaceProvider
 from providers.registry import build_registry
+from providers.spaces.flux import FluxSchnellProvider
 from tests.support import fake_spaces
 from tests.support.fake_provider import FakeProvider
 from tests.support.servers import free_port, launch_blocks
 from ui.app import build_demo
 from ui.config import AppSettings
-from ui.status import status_rows
 
 OPERATOR_TOKEN = "hf_operatorOperatorOperator01"
 VISITOR_TOKEN = "hf_visitorVisitorVisitor0002"

@@ -8,10 +8,10 @@ import time
 import pytest
 from gradio_client.exceptions import AppError
 
+from playground.compare import Job, Target, compare, parse_targets
+from playground.service import Playground
 from providers import InputError, Message, Registry, Visitor
 from tests.support.fake_provider import FakeProvider
-from ui.compare import Job, Target, compare, parse_targets
-from ui.service import Playground
 
 PARAMS = {"system_prompt": "", "temperature": 0.7, "max_tokens": 100, "top_p": 0.9}
 

@@ -7,16 +7,16 @@ from types import SimpleNamespace
 
 import pytest
 
+from playground.service import Playground
 from providers import Message, Registry, Visitor
-from providers.huggingface import HuggingFaceProvider
-from providers.openai_compat import OpenAICompatProvider
+from providers.huggingface.provider import HuggingFaceProvider
+from providers.inference.openai_compat import OpenAICompatProvider
 from tests.support.fake_provider import FakeProvider
 from tests.support.hf_server import HfServer
 from tests.support.servers import serving
+from ui.chat import continue_answer
 from ui.config import AppSettings
 from ui.context import AppContext
-from ui.continuation import continue_answer
-from ui.service import Playground
 
 
 def _ctx() -> AppContext:

@@ -39,12 +39,16 @@ from providers.errors import (
     ProtocolError,
     RateLimitedError,
     UnavailableError,
+    detail_from_body,
+    error_for_status,
+    internal_error,
+    parse_retry_after,
+    raised_by_us,
 )
-from providers.errors import detail_from_body, error_for_status, internal_error, parse_retry_after, raised_by_us
-from providers.hf_errors import Hints, map_error
 from providers.http import transport_error
-from providers.openai_compat import OpenAICompatProvider
-from providers.spaces import space_error
+from providers.inference.errors import Hints, map_error
+from providers.inference.openai_compat import OpenAICompatProvider
+from providers.spaces.space import space_error
 from tests.support.hf_server import HfServer
 from tests.support.servers import free_port, serve_asgi, serving
 

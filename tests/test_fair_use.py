@@ -14,13 +14,13 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+from playground.limits import FairUse, VisitorLimitError
 from providers import Registry
 from tests.support.fake_provider import FakeProvider
 from tests.support.servers import launch_blocks
 from ui.app import build_demo
 from ui.config import AppSettings
 from ui.identity import forwarded_client, visitor_key
-from ui.limits import FairUse, VisitorLimitError
 
 LONG = {"messages": [{"role": "user", "content": "count 400"}], "provider": "fake", "model": "slow",
         "system_prompt": "", "temperature": 0.7, "max_tokens": 64, "top_p": 0.9}

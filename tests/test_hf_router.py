@@ -22,8 +22,8 @@ from providers import (
     TextDelta,
     Visitor,
 )
-from providers.hf_routes import DEFAULT_ROUTER
-from providers.huggingface import HuggingFaceProvider
+from providers.huggingface.provider import HuggingFaceProvider
+from providers.huggingface.routes import DEFAULT_ROUTER
 from tests.support.hf_server import HfServer
 from tests.support.servers import serving
 

@@ -30,8 +30,8 @@ from providers import (
     UnavailableError,
     Visitor,
 )
-from providers.huggingchat import FALLBACK, STATE_KEY, HuggingChatProvider
-from providers.huggingchat_api import cookie_value, unflatten
+from providers.huggingchat.api import cookie_value, unflatten
+from providers.huggingchat.provider import FALLBACK, STATE_KEY, HuggingChatProvider
 from providers.media import prepare_image
 from tests.support.huggingchat_server import HuggingChatServer, flatten, png
 from tests.support.servers import serve_asgi
@@ -382,16 +382,16 @@ async def test_a_visitor_with_another_cookie_cannot_reach_the_old_conversation(p
 def test_the_provider_is_registered():
     from providers.registry import BUILTIN_PROVIDERS, load_class
 
-    assert load_class("providers.huggingchat:HuggingChatProvider") is HuggingChatProvider
-    assert "providers.huggingchat:HuggingChatProvider" in BUILTIN_PROVIDERS
+    assert load_class("providers.huggingchat.provider:HuggingChatProvider") is HuggingChatProvider
+    assert "providers.huggingchat.provider:HuggingChatProvider" in BUILTIN_PROVIDERS
     assert Registry([HuggingChatProvider()]).get("huggingchat").credential.header == "x-huggingchat-cookie"
 
 
 # -- through the app ------------------------------------------------------------------------------
 
 async def test_the_ui_gets_reasoning_sources_title_and_image(provider, server):
-    from ui.render import turn_messages
-    from ui.service import Playground
+    from playground.service import Playground
+    from ui.chat import turn_messages
 
     server.replies.append("rich")
     playground = Playground(Registry([provider]))

@@ -35,10 +35,10 @@ from providers import (
 )
 from providers.credentials import is_hf_host
 from providers.errors import GoneError
-from providers.huggingface import TEXT_MODELS, HuggingFaceProvider
+from providers.huggingface.prompt_formats import CHATML, LLAMA3, MISTRAL, PLAIN, build_prompt, choose_format
+from providers.huggingface.provider import TEXT_MODELS, HuggingFaceProvider
+from providers.inference.openai_compat import OpenAICompatProvider
 from providers.media import prepare_image
-from providers.openai_compat import OpenAICompatProvider
-from providers.prompt_formats import CHATML, LLAMA3, MISTRAL, PLAIN, build_prompt, choose_format
 from tests.support.hf_server import HfServer
 from tests.support.servers import free_port, launch_blocks, serving
 from ui.app import build_demo

@@ -327,11 +327,11 @@ def test_strikethrough_reaching_into_a_code_span_escapes_it():
     assert "<img" not in out
 
 
-# -- where the chat turns are rendered (ui.render) -------------------------------------------------
+# -- where the chat turns are rendered (ui.chat) -------------------------------------------------
 def test_every_part_of_a_turn_is_rendered_inert():
+    from playground.service import Turn
     from providers import Reply, Source
-    from ui.render import error_block, turn_messages
-    from ui.service import Turn
+    from ui.chat import error_block, turn_messages
 
     payload = '<form action="http://evil.example/"><input type="password"></form> ![x](http://evil.example/i.png)'
     reply = Reply(text=payload, reasoning=payload, status=payload,
@@ -352,9 +352,9 @@ def test_every_part_of_a_turn_is_rendered_inert():
 
 
 def test_a_continued_answer_stays_inert_once_appended():
+    from playground.service import Turn
     from providers import Reply
-    from ui.render import turn_messages
-    from ui.service import Turn
+    from ui.chat import turn_messages
 
     previous = neutralise_markdown("Code so far:\n\n```html\n<p>unclosed")
     turn = Turn(provider_id="fake", provider="Fake", model="m",

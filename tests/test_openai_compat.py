@@ -19,8 +19,8 @@ from providers import (
     UnavailableError,
     Visitor,
 )
+from providers.inference.openai_compat import OpenAICompatProvider
 from providers.media import prepare_image
-from providers.openai_compat import OpenAICompatProvider
 from tests.support.hf_server import HfServer
 from tests.support.servers import free_port, serve_asgi
 

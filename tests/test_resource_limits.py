@@ -25,18 +25,18 @@ from PIL import Image
 
 from providers import ChatRequest, ImageRequest, Message, ProtocolError, Registry, TextDelta, Visitor
 from providers.cache import TTLCache
-from providers.hf_models import HubCatalog
-from providers.huggingchat import HuggingChatProvider
-from providers.huggingface import HuggingFaceProvider
+from providers.huggingchat.provider import HuggingChatProvider
+from providers.huggingface.models import HubCatalog
+from providers.huggingface.provider import HuggingFaceProvider
 from tests.support import huggingchat_server
 from tests.support.fake_provider import FakeProvider
 from tests.support.hf_server import HfServer
 from tests.support.huggingchat_server import HuggingChatServer
 from tests.support.servers import app_subprocess, launch_blocks, serve_asgi, serving
 from ui.app import build_demo
-from ui.chat_panel import _export
+from ui.chat import _export
 from ui.config import AppSettings
-from ui.render import playground_folder, save_image_bytes
+from ui.images import playground_folder, save_image_bytes
 
 HUGE_MESSAGE = "the service returned a 9000×9000 image, over the 50,000,000-pixel limit"
 
@@ -272,7 +272,7 @@ def _huge_flux_space(huge_path: str):
 
 
 async def test_a_huge_image_from_a_flux_space_is_refused_with_a_clear_message(tmp_path, monkeypatch):
-    from providers.flux import FluxSchnellProvider
+    from providers.spaces.flux import FluxSchnellProvider
 
     huge = tmp_path / "huge.png"
     Image.new("1", (9000, 9000)).save(huge, format="PNG")

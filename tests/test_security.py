@@ -21,17 +21,17 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from playground.service import Playground
 from providers import AuthRequiredError, InputError, Message, Registry, Visitor
 from providers.credentials import operator_credential, use_explicit_tokens_only
-from providers.huggingface import HuggingFaceProvider
+from providers.huggingface.provider import HuggingFaceProvider
+from providers.inference.openai_compat import OpenAICompatProvider
 from providers.model_ids import is_hub_model_id, is_server_model_id
-from providers.openai_compat import OpenAICompatProvider
 from tests.support.hf_server import HfServer
 from tests.support.servers import ROOT, launch_blocks, serving
 from tests.support.trap_server import TrapServer
 from ui.app import build_demo
 from ui.config import AppSettings
-from ui.service import Playground
 
 OPERATOR_TOKEN = "hf_operatorTokenSECURITY0001"
 VISITOR_TOKEN = "hf_visitorTokenSECURITY0002"
@@ -341,8 +341,8 @@ def test_the_library_never_sends_hf_token_to_hf_endpoint(trap, tmp_path):
     """The provider-mapping look-up goes to HF_ENDPOINT; with a non-Hugging-Face endpoint, HF_TOKEN must not."""
     script = (
         "import asyncio\n"
-        "from providers.hf_clients import Endpoint\n"
-        "from providers.huggingface import HuggingFaceProvider\n"
+        "from providers.inference.clients import Endpoint\n"
+        "from providers.huggingface.provider import HuggingFaceProvider\n"
         "asyncio.run(HuggingFaceProvider()._warm_routing(Endpoint(None, 'k', 'together', 5.0), 'org/model'))\n"
     )
     env = {"HF_ENDPOINT": trap.url, "HF_TOKEN": OPERATOR_TOKEN, "HF_HUB_DISABLE_TELEMETRY": "1",

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from providers import Registry, logs
+from providers.huggingchat.provider import HuggingChatProvider
+from providers.huggingface.provider import HuggingFaceProvider
 from providers.logs import SecretRegistry, redact
-from providers.huggingchat import HuggingChatProvider
-from providers.huggingface import HuggingFaceProvider
 from tests.support.fake_provider import FakeProvider
 from ui.app import build_demo
 from ui.config import AppSettings

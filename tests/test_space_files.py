@@ -25,9 +25,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from providers import ImageRequest, ProtocolError, Visitor
-from providers import spaces
-from providers.flux import FluxSchnellProvider
-from providers.spaces import Space, resend_files
+from providers.spaces.flux import FluxSchnellProvider
+from providers.spaces import space as spaces
+from providers.spaces.space import Space, resend_files
 from tests.support import fake_spaces
 from tests.support.servers import launch_blocks, serve_asgi
 

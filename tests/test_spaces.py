@@ -28,10 +28,10 @@ from providers import (
     Visitor,
 )
 from providers.errors import AuthRequiredError, NotConfiguredError
-from providers.flux import FluxDevProvider, FluxSchnellProvider
 from providers.media import prepare_image
-from providers.phi4 import Phi4Provider
-from providers.spaces import call_headers, space_error, trusts_credentials
+from providers.spaces.flux import FluxDevProvider, FluxSchnellProvider
+from providers.spaces.phi4 import Phi4Provider
+from providers.spaces.space import call_headers, space_error, trusts_credentials
 from tests.support import fake_spaces
 from tests.support.servers import free_port, launch_blocks
 from ui.app import build_demo
@@ -142,7 +142,7 @@ async def test_a_stream_ends_with_the_result_even_when_an_earlier_output_was_cha
     earlier may already hold the final text, but what the consumer read from it was the older text."""
     from types import SimpleNamespace
 
-    from providers.spaces import Space, SpaceSession
+    from providers.spaces.space import Space, SpaceSession
 
     shared = {"text": "Hello"}
 
@@ -172,7 +172,7 @@ async def test_a_stream_ends_with_the_result_even_when_an_earlier_output_was_cha
 async def test_a_stream_keeps_outputs_that_arrive_as_the_job_ends(final_only):
     from types import SimpleNamespace
 
-    from providers.spaces import Space, SpaceSession
+    from providers.spaces.space import Space, SpaceSession
 
     job = _JobFinishingBetweenReads(final_only)
     session = SpaceSession(SimpleNamespace(submit=lambda *a, **k: job), "owner/space", {})
@@ -397,8 +397,8 @@ async def test_stopping_one_visitors_image_leaves_anothers_running(logs):
 
 
 async def test_two_compare_columns_on_phi4_run_at_once_in_sessions_of_their_own(logs):
-    from ui.compare import Job, Target, compare
-    from ui.service import Playground
+    from playground.compare import Job, Target, compare
+    from playground.service import Playground
 
     playground, visitor = Playground(Registry([Phi4Provider()])), Visitor("columns")
 

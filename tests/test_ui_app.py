@@ -5,8 +5,8 @@ from __future__ import annotations
 import gradio as gr
 
 from providers import Registry
-from providers.huggingchat import HuggingChatProvider
-from providers.huggingface import HuggingFaceProvider
+from providers.huggingchat.provider import HuggingChatProvider
+from providers.huggingface.provider import HuggingFaceProvider
 from tests.support.fake_provider import FakeProvider
 from ui.app import build_demo
 from ui.config import AppSettings

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
+from playground.status import provider_label, status_rows
 from providers import Capability, Provider, Visitor
 from providers.credentials import HF_TOKEN
 from tests.support.fake_provider import FakeProvider
 from ui.config import AppSettings
 from ui.deeplink import DeepLink
 from ui.export import to_json, to_markdown
-from ui.status import provider_label, status_rows
 
 
 def test_deep_link_reads_and_builds_queries():

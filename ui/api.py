@@ -1,7 +1,6 @@
-"""The public API: /chat, /vision, /image and /providers, documented in the README.
+"""The public API: /chat, /vision, /image, /providers and /compare, for programs using gradio_client.
 
-Each endpoint is an event on hidden components, so `gradio_client` sees typed,
-named parameters. Failures reach callers as AppError with the UI's message.
+It imports no tab: what tabs and endpoints share lives in `context`, `images` and the core.
 """
 
 from __future__ import annotations
@@ -11,13 +10,15 @@ from typing import Any
 
 import gradio as gr
 
+from playground.compare import Job, compare, parse_targets
+from playground.service import sampling_params
 from providers import Capability, InputError, Message, PlaygroundError
 from providers.media import prepare_images, run_image_work
-from providers.messages import append_turn
+from providers.messages import append_turn, names_files
 
 from .context import AppContext, api_error
 from .frames import frames
-from .image_tab import generate
+from .images import generate
 
 
 def _history_list(raw: Any, name: str) -> list:
@@ -130,3 +131,51 @@ def build_api(ctx: AppContext) -> None:
     trigger.click(image_endpoint, [prompt, provider, model, negative_prompt, width, height, steps, guidance,
                                    seed], [image, info], api_name="image", concurrency_limit=limit)
     trigger.click(providers_endpoint, None, listing, api_name="providers", queue=False)
+
+
+def compare_jobs(ctx: AppContext, prompt: str, raw_targets: Any) -> list[Job]:
+    """Validate the API input. A target may carry its own earlier turns as `history`
+    (the same shape as `/chat`'s `messages`), so each column can be followed up."""
+    ctx.playground.check_prompt(prompt)
+    targets = parse_targets(raw_targets)
+    reader = ctx.history_reader()
+    jobs = []
+    for target, raw in zip(targets, raw_targets):
+        messages = reader.read(raw.get("history") or [])
+        append_turn(messages, Message(role="user", text=prompt))
+        jobs.append(Job(target, messages))
+    return jobs
+
+
+def build_compare_api(ctx: AppContext) -> None:
+    """Register `/compare` on hidden components (call inside the Blocks)."""
+    with gr.Column(visible=False):
+        trigger = gr.Button("compare", visible=False)
+        prompt = gr.Textbox(label="prompt")
+        targets = gr.JSON(label="targets")
+        system_prompt = gr.Textbox(label="system_prompt")
+        temperature = gr.Number(label="temperature", value=0.7)
+        max_tokens = gr.Number(label="max_tokens", value=1024)
+        top_p = gr.Number(label="top_p", value=0.95)
+        replies = gr.JSON(label="replies")
+
+    async def compare_endpoint(prompt: str, targets: list, system_prompt: str, temperature: float,
+                               max_tokens: int, top_p: float, request: gr.Request) -> AsyncIterator[list]:
+        """Stream a list with one entry per target: {provider, model, answered_by (who answered for
+        Auto, else null), reply (cumulative), error, done, time_to_first_token, seconds,
+        tokens_per_second, tokens_estimated}. The targets run concurrently; one failing
+        target reports its `error` while the others carry on."""
+        try:
+            sampling_params(temperature, max_tokens, top_p)  # a bad number fails once, not per column
+            jobs = await run_image_work(compare_jobs, ctx, prompt, targets) if names_files(targets) \
+                else compare_jobs(ctx, prompt, targets)
+        except PlaygroundError as exc:
+            raise api_error(exc) from exc
+        stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), scope="api-compare",
+                         system_prompt=system_prompt or "",
+                         temperature=temperature, max_tokens=max_tokens, top_p=top_p)
+        async for columns in frames(stream, ctx.pacer):
+            yield [c.as_dict() for c in columns]
+
+    trigger.click(compare_endpoint, [prompt, targets, system_prompt, temperature, max_tokens, top_p], replies,
+                  api_name="compare", concurrency_limit=ctx.settings.concurrency_limit, show_progress="hidden")

@@ -6,15 +6,14 @@ import gradio as gr
 
 from providers import Registry, build_registry
 
-from .api import build_api
-from .compare_api import build_compare_api
+from .api import build_api, build_compare_api
 from .compare_tab import build_compare_tab
 from .config import AppSettings
 from .context import AppContext
 from .deeplink import DeepLink
+from .event_costs import skip_missing_matplotlib
 from .image_tab import build_image_tab
 from .pickers import ModelPicker
-from .event_costs import skip_missing_matplotlib
 from .session_state import install as install_lazy_sessions
 from .settings_tab import SettingsTab, build_settings_tab
 from .text_tab import build_text_tab

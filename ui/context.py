@@ -12,6 +12,9 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from playground.limits import FairUse
+from playground.service import Playground, RequestLimits, describe_error
+from playground.status import StatusChecks
 from providers import PlaygroundError, Registry, Visitor, VisitorStore
 from providers.media import run_image_work
 from providers.messages import HistoryReader, Message, names_files
@@ -20,9 +23,6 @@ from .config import AppSettings
 from .frames import FramePacer
 from .identity import visitor_key
 from .inert import html_text
-from .limits import FairUse
-from .service import Playground, RequestLimits, describe_error
-from .status import StatusChecks
 
 logger = logging.getLogger(__name__)
 

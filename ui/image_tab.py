@@ -7,9 +7,9 @@ import gradio as gr
 from providers import Capability, PlaygroundError
 
 from .context import AppContext, gradio_error
+from .images import generate
 from .inert import markdown_text
 from .pickers import ModelPicker
-from .render import save_image_bytes
 
 #: Size presets: name -> (width, height), exact ratios on multiples of 32.
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
@@ -21,31 +21,6 @@ SIZE_PRESETS: dict[str, tuple[int, int]] = {
 }
 CUSTOM = "Custom"
 MAX_GALLERY = 48
-
-
-async def generate(ctx: AppContext, request: gr.Request | None, prompt: str, provider_id: str | None,
-                   model: str | None, negative_prompt: str, width: float, height: float,
-                   steps: float | None, guidance: float | None, seed: float | None) -> tuple[str, dict]:
-    """Run one generation; returns the image path and `{provider, model, seed, width, height, seconds}`.
-
-    Raises PlaygroundError; the caller turns it into its toast or API error.
-    """
-    visitor = ctx.visitor(request)
-    result, seconds = await ctx.playground.image(
-        prompt, provider_id=provider_id, model=model, visitor=visitor,
-        negative_prompt=negative_prompt, width=width, height=height,
-        steps=steps, guidance=guidance, seed=seed if seed is not None else -1,
-    )
-    provider = ctx.registry.get(provider_id) if provider_id else ctx.registry.default_for(Capability.IMAGE, visitor)
-    info = {
-        "provider": provider.id if provider else "",
-        "model": result.model,
-        "seed": result.seed,
-        "width": result.width,
-        "height": result.height,
-        "seconds": round(seconds, 3),
-    }
-    return save_image_bytes(result.data, result.mime), info
 
 
 def image_caption(info: dict, provider_label: str) -> str:

@@ -6,9 +6,8 @@ import logging
 
 import gradio as gr
 
+from playground.status import provider_label
 from providers import Capability, PlaygroundError, Provider, Registry, Visitor
-
-from .status import provider_label
 
 logger = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import gradio as gr
 
+from playground.status import status_rows
 from providers import Visitor
 from providers.credentials import Credential
 
 from .context import AppContext
-from .status import status_rows
 
 REMEMBER_KEY = "playground_credentials"
 _FORGOTTEN = {"remember": False}  # Gradio never writes an empty value, so "forget" is a marker

@@ -7,10 +7,8 @@ import gradio as gr
 from providers import Capability, Message
 from providers.messages import append_turn
 
-from .chat_flow import error_messages, offers_continue, stream_turn
-from .chat_panel import build_chat
+from .chat import build_chat, continue_answer, error_messages, offers_continue, stream_turn
 from .context import AppContext
-from .continuation import continue_answer
 from .parameters import sampling_controls
 from .pickers import ModelPicker
 

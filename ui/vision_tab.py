@@ -8,8 +8,7 @@ from providers import Capability, InputError, Message
 from providers.media import prepare_images, run_image_work
 from providers.messages import append_turn
 
-from .chat_flow import error_messages, stream_turn_messages
-from .chat_panel import build_chat
+from .chat import build_chat, error_messages, stream_turn_messages
 from .context import AppContext
 from .parameters import sampling_controls
 from .pickers import ModelPicker

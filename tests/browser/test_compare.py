@@ -9,10 +9,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import APP_ENV
+from tests.browser.helpers import open_app, shot
 from tests.support.servers import app_subprocess
-
-from .conftest import APP_ENV
-from .helpers import open_app, shot
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,8 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.browser.helpers import open_app, open_tab, send, shot, wait_answered
 from tests.support.servers import free_port
-
-from .helpers import open_app, open_tab, send, shot, wait_answered
 
 CAPTION = "Fake Provider · echo"
 SLOW = 30_000  # ms: CI shares two cores; the server may be busy with other tests' streams

@@ -14,12 +14,11 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.browser.conftest import APP_ENV
+from tests.browser.helpers import open_app, send, wait_answered
 from tests.support.hf_server import HfServer
 from tests.support.servers import app_subprocess, serving
 from tests.support.trap_server import TrapServer
-
-from .conftest import APP_ENV
-from .helpers import open_app, send, wait_answered
 
 OPERATOR_TOKEN = "hf_operatorTokenLINKS00000001"
 VISION_MODEL = "Qwen/Qwen2.5-VL-7B-Instruct"

@@ -7,7 +7,7 @@ import re
 from PIL import Image
 from playwright.sync_api import expect
 
-from .helpers import bot_texts, choose, open_app, open_tab, send, shot, wait_answered
+from tests.browser.helpers import bot_texts, choose, open_app, open_tab, send, shot, wait_answered
 
 CAPTION = "Fake Provider · echo"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from playground.service import Playground, describe_error
 from providers import Message, PlaygroundError, Provider, ProviderError, Registry, Visitor
 from providers.errors import (
     AuthRequiredError,
@@ -25,17 +26,15 @@ from providers.errors import (
     UnavailableError,
 )
 from providers.flowgpt import FlowGptProvider
-from providers.flux import FluxSchnellProvider
 from providers.h2o import H2oProvider
-from providers.huggingchat import HuggingChatProvider
-from providers.huggingface import HuggingFaceProvider
-from providers.openai_compat import OpenAICompatProvider
-from providers.phi4 import Phi4Provider
+from providers.huggingchat.provider import HuggingChatProvider
+from providers.huggingface.provider import HuggingFaceProvider
+from providers.inference.openai_compat import OpenAICompatProvider
+from providers.spaces.flux import FluxSchnellProvider
+from providers.spaces.phi4 import Phi4Provider
+from tests.reliability.conftest import HF_VISITOR_TOKEN, HUGGINGCHAT_COOKIE
 from tests.support import fake_spaces
 from tests.support.servers import launch_blocks
-from ui.service import Playground, describe_error
-
-from .conftest import HF_VISITOR_TOKEN, HUGGINGCHAT_COOKIE
 
 FAULTS = ("401", "403", "404-model", "429", "500", "503", "timeout", "malformed", "dropped", "empty")
 STATUS_FAULTS = ("401", "403", "429", "500", "503")

@@ -23,10 +23,9 @@ from collections import Counter
 import httpx
 import pytest
 
+from tests.reliability.light_client import CallResult, call, chat_data, http_client
 from tests.support.hf_server import HfServer
 from tests.support.servers import app_subprocess, serve_asgi
-
-from .light_client import CallResult, call, chat_data, http_client
 
 SESSIONS = int(os.environ.get("RELIABILITY_LOAD_SESSIONS", "100"))
 SECONDS = float(os.environ.get("RELIABILITY_LOAD_SECONDS", "30"))

@@ -19,10 +19,10 @@ from gradio_client.exceptions import AppError
 from providers import Registry
 from providers.flowgpt import FlowGptProvider
 from providers.h2o import H2oProvider
-from providers.huggingchat import HuggingChatProvider
-from providers.huggingface import HuggingFaceProvider
+from providers.huggingchat.provider import HuggingChatProvider
+from providers.huggingface.provider import HuggingFaceProvider
+from providers.inference.openai_compat import OpenAICompatProvider
 from providers.logs import setup_logging
-from providers.openai_compat import OpenAICompatProvider
 from tests.support.servers import launch_blocks
 from ui.app import build_demo
 from ui.config import AppSettings

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from huggingface_hub import AsyncInferenceClient
 
-from .credentials import use_explicit_tokens_only
+from ..credentials import use_explicit_tokens_only
 
 logger = logging.getLogger(__name__)
 

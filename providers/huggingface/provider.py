@@ -28,15 +28,20 @@ from collections.abc import AsyncIterator, Iterator
 from huggingface_hub import AsyncInferenceClient, TextGenerationStreamOutput
 from PIL import Image, UnidentifiedImageError
 
-from .base import Capability, ChatRequest, ImageRequest, ImageResult
-from .config import env_str
-from .errors import AuthRequiredError, ModelNotSupportedError, NotConfiguredError, ProtocolError, UnavailableError
-from .events import ChatEvent, Finish, Status, TextDelta
-from .credentials import HF_TOKEN, hf_token_for, is_hf_host, shared_credentials_allowed
-from .hf_clients import NO_KEY, Endpoint
-from .hf_errors import CLIENT_ERRORS, TOKENS_URL, Hints
-from .hf_models import HubCatalog, ListQuery, hub_endpoint
-from .hf_routes import (
+from ..base import Capability, ChatRequest, ImageRequest, ImageResult
+from ..config import env_str
+from ..credentials import HF_TOKEN, hf_token_for, is_hf_host, shared_credentials_allowed
+from ..errors import AuthRequiredError, ModelNotSupportedError, NotConfiguredError, ProtocolError, UnavailableError
+from ..events import ChatEvent, Finish, Status, TextDelta
+from ..inference.base import InferenceClientProvider, request_timeout
+from ..inference.clients import NO_KEY, Endpoint
+from ..inference.errors import CLIENT_ERRORS, TOKENS_URL, Hints
+from ..media import returned_image
+from ..model_ids import hub_model_id, server_model_id, shown
+from ..session import Visitor
+from .models import HubCatalog, ListQuery, hub_endpoint
+from .prompt_formats import build_prompt, choose_format
+from .routes import (
     DEFAULT_ROUTER,
     HF_INFERENCE,
     IMAGE_TASKS,
@@ -52,11 +57,6 @@ from .hf_routes import (
     tgi_stream_url,
     wanted_provider,
 )
-from .inference import InferenceClientProvider, request_timeout
-from .media import returned_image
-from .model_ids import hub_model_id, server_model_id, shown
-from .prompt_formats import build_prompt, choose_format
-from .session import Visitor
 
 logger = logging.getLogger(__name__)
 

@@ -10,16 +10,16 @@ state, so every visitor gets a Client of their own.
 from __future__ import annotations
 
 import asyncio
-from contextlib import aclosing
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Capability, ChatRequest
-from .events import ChatEvent, Finish, TextDelta
-from .messages import Message
-from .session import Visitor
-from .spaces import Param, Space, SpaceProvider, SpaceSession, api_changed, resend_files, file_ref, image_files
+from ..base import Capability, ChatRequest
+from ..events import ChatEvent, Finish, TextDelta
+from ..messages import Message
+from ..session import Visitor
+from .space import Param, Space, SpaceProvider, SpaceSession, api_changed, file_ref, image_files, resend_files
 
 DEFAULT_SPACE = "microsoft/phi-4-multimodal"
 MODEL = "phi-4-multimodal"

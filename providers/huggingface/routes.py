@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from urllib.parse import quote
 
-from .config import env_str
-from .hf_models import ServedBy
+from ..config import env_str
+from .models import ServedBy
 
 DEFAULT_ROUTER = "https://router.huggingface.co"
 HF_INFERENCE = "hf-inference"

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from .errors import Advice, AuthRequiredError, ModelNotSupportedError, ProtocolError
-from .http import default_timeout, open_stream, response_lines, shared_client
+from ..errors import Advice, AuthRequiredError, ModelNotSupportedError, ProtocolError
+from ..http import default_timeout, open_stream, response_lines, shared_client
 
 logger = logging.getLogger(__name__)
 

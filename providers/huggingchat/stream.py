@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ProtocolError, UnavailableError
-from .events import ChatEvent, Finish, ImageOutput, ReasoningDelta, Source, Sources, Status, TextDelta, Title
-from .http import parse_json_line
+from ..errors import ProtocolError, UnavailableError
+from ..events import ChatEvent, Finish, ImageOutput, ReasoningDelta, Source, Sources, Status, TextDelta, Title
+from ..http import parse_json_line
 
 logger = logging.getLogger(__name__)
 

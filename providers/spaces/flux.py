@@ -12,10 +12,10 @@ import math
 from functools import partial
 from typing import Any, ClassVar
 
-from .base import Capability, ImageRequest, ImageResult
-from .media import check_returned_image
-from .session import Visitor
-from .spaces import Space, SpaceProvider, api_changed
+from ..base import Capability, ImageRequest, ImageResult
+from ..media import check_returned_image
+from ..session import Visitor
+from .space import Space, SpaceProvider, api_changed
 
 ENDPOINT = "/infer"
 

@@ -16,18 +16,18 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Capability, ChatRequest, Provider
-from .cache import TTLCache
-from .config import env_str
-from .credentials import HUGGINGCHAT_COOKIE, operator_credential
-from .errors import AuthRequiredError, ModelNotSupportedError, ProtocolError, ProviderError
-from .events import ChatEvent, ImageOutput, TextDelta
-from .huggingchat_api import Catalog, ChatUiSession, cookie_value, fetch_models
-from .huggingchat_stream import read_events
-from .logs import register_secret
-from .media import returned_image
-from .messages import Message
-from .session import Visitor
+from ..base import Capability, ChatRequest, Provider
+from ..cache import TTLCache
+from ..config import env_str
+from ..credentials import HUGGINGCHAT_COOKIE, operator_credential
+from ..errors import AuthRequiredError, ModelNotSupportedError, ProtocolError, ProviderError
+from ..events import ChatEvent, ImageOutput, TextDelta
+from ..logs import register_secret
+from ..media import returned_image
+from ..messages import Message
+from ..session import Visitor
+from .api import Catalog, ChatUiSession, cookie_value, fetch_models
+from .stream import read_events
 
 logger = logging.getLogger(__name__)
 

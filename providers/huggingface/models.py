@@ -18,10 +18,10 @@ from urllib.parse import quote
 
 import httpx
 
-from .cache import TTLCache
-from .config import env_float, env_str
-from .errors import ProviderError
-from .http import request_json
+from ..cache import TTLCache
+from ..config import env_float, env_str
+from ..errors import ProviderError
+from ..http import request_json
 
 logger = logging.getLogger(__name__)
 

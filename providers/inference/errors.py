@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass
 
 import httpx2
-
 from huggingface_hub.errors import (
     HfHubHTTPError,
     HFValidationError,
@@ -31,7 +30,7 @@ from huggingface_hub.errors import (
     ValidationError,
 )
 
-from .errors import (
+from ..errors import (
     Advice,
     AuthRequiredError,
     BadRequestError,
@@ -47,7 +46,7 @@ from .errors import (
     parse_retry_after,
     raised_by_us,
 )
-from .http import TRANSPORT_ERRORS, response_detail, transport_error
+from ..http import TRANSPORT_ERRORS, response_detail, transport_error
 
 #: What `map_error` understands; adapters catch exactly these around a client call (and the code
 #: that reads its chunks, whose own bugs are reported as internal errors).

@@ -42,10 +42,10 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError, AuthenticationError
 from gradio_client.utils import QueueError, TooManyRequestsError, encode_file_path, is_file_obj
 
-from .base import Provider
-from .config import env_float, env_str
-from .credentials import HF_TOKEN, space_may_receive_credentials
-from .errors import (
+from ..base import Provider
+from ..config import env_float, env_str
+from ..credentials import HF_TOKEN, space_may_receive_credentials
+from ..errors import (
     AuthRequiredError,
     NotConfiguredError,
     ProtocolError,
@@ -55,9 +55,9 @@ from .errors import (
     internal_error,
     raised_by_us,
 )
-from .http import TRANSPORT_ERRORS, transport_error
-from .media import PreparedImage, run_image_work
-from .session import Visitor
+from ..http import TRANSPORT_ERRORS, transport_error
+from ..media import PreparedImage, run_image_work
+from ..session import Visitor
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,16 +14,16 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from .base import Capability, ChatRequest
-from .cache import TTLCache
-from .config import env_float, env_list, env_str
-from .errors import ModelNotSupportedError, NotConfiguredError
-from .events import ChatEvent
-from .hf_clients import NO_KEY, Endpoint
-from .hf_errors import Hints
-from .http import request_json
-from .inference import InferenceClientProvider, request_timeout
-from .session import Visitor
+from ..base import Capability, ChatRequest
+from ..cache import TTLCache
+from ..config import env_float, env_list, env_str
+from ..errors import ModelNotSupportedError, NotConfiguredError
+from ..events import ChatEvent
+from ..http import request_json
+from ..session import Visitor
+from .base import InferenceClientProvider, request_timeout
+from .clients import NO_KEY, Endpoint
+from .errors import Hints
 
 logger = logging.getLogger(__name__)
 

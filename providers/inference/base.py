@@ -21,13 +21,13 @@ from typing import Any, TypeVar
 from huggingface_hub import AsyncInferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 
-from .base import Capability, ChatRequest, Provider
-from .config import env_float, env_int
-from .errors import PlaygroundError, UnavailableError
-from .events import ChatEvent, Finish, ReasoningDelta, Status, TextDelta
-from .hf_clients import ClientPool, Endpoint
-from .hf_errors import CLIENT_ERRORS, Hints, http_status, is_loading, map_error, suggested_wait
-from .session import Visitor
+from ..base import Capability, ChatRequest, Provider
+from ..config import env_float, env_int
+from ..errors import PlaygroundError, UnavailableError
+from ..events import ChatEvent, Finish, ReasoningDelta, Status, TextDelta
+from ..session import Visitor
+from .clients import ClientPool, Endpoint
+from .errors import CLIENT_ERRORS, Hints, http_status, is_loading, map_error, suggested_wait
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""HuggingChat (the chat-ui protocol): the adapter, its HTTP session and its answer stream."""

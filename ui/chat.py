@@ -1,0 +1,276 @@
+"""The chat tabs' shared parts: the chat interface with browser-kept history and export, the
+streaming loop that turns a Turn into chatbot messages (partial answers kept), and Continue."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from playground.service import Turn, describe_error
+from providers import Capability, ImageOutput, Message, PlaygroundError
+
+from .context import AppContext
+from .export import to_json, to_markdown
+from .frames import frames
+from .images import playground_folder, save_image_bytes, track_in_cache
+from .inert import html_text, markdown_link, markdown_text, neutralise_continuation, neutralise_markdown
+
+
+def build_chat(ctx: AppContext, respond: Callable, *, conversation: str,
+               textbox: gr.Textbox | gr.MultimodalTextbox,
+               additional_inputs: list[gr.components.Component], multimodal: bool = False,
+               placeholder: str = "", additional_outputs: list[gr.components.Component] | None = None,
+               ) -> gr.ChatInterface:
+    """A streaming ChatInterface (Stop, retry, undo, edit, copy) whose conversations live in the browser.
+
+    The most recent conversation comes back after a reload; older ones are listed beside the chat.
+    Clear releases the providers' state of this tab's `conversation` only.
+    """
+    chat = gr.ChatInterface(
+        respond,
+        multimodal=multimodal,
+        chatbot=gr.Chatbot(label="Conversation", height=520, buttons=["copy", "copy_all"],
+                           placeholder=placeholder, layout="bubble"),
+        textbox=textbox,
+        additional_inputs=additional_inputs,
+        additional_outputs=additional_outputs,
+        editable=True,
+        save_history=True,
+        api_visibility="private",
+        concurrency_limit=ctx.settings.concurrency_limit,
+        fill_height=False,
+    )
+    _restore_latest(chat)
+    _export_row(chat.chatbot)
+
+    def forget(request: gr.Request) -> None:
+        ctx.forget_conversations(request, [conversation])
+
+    chat.chatbot.clear(forget, api_visibility="private", queue=False)
+    return chat
+
+
+def _restore_latest(chat: gr.ChatInterface) -> None:
+    """After a reload, show the conversation the visitor had open (once per page)."""
+    restored = gr.State(False)
+
+    def restore(saved: list | None, index: int | None, shown: list | None, done: bool):
+        if done or index is not None or shown:
+            return gr.update(), gr.update(), gr.update(), True
+        if not saved or not saved[0]:
+            return gr.update(), gr.update(), gr.update(), False
+        return 0, saved[0], saved[0], True
+
+    gr.on([chat.load, chat.saved_conversations.change], restore,
+          inputs=[chat.saved_conversations, chat.conversation_id, chat.chatbot, restored],
+          outputs=[chat.conversation_id, chat.chatbot, chat.chatbot_state, restored],
+          api_visibility="private", queue=False, show_progress="hidden")
+
+
+def _export_row(chatbot: gr.Chatbot) -> None:
+    with gr.Accordion("Export this conversation", open=False):
+        with gr.Row():
+            as_markdown = gr.Button("Export as Markdown", size="sm")
+            as_json = gr.Button("Export as JSON", size="sm")
+        exported = gr.File(label="Exported conversation", interactive=False, visible=False)
+    as_markdown.click(lambda h: _export(h, "md"), chatbot, exported, api_visibility="private", queue=False)
+    as_json.click(lambda h: _export(h, "json"), chatbot, exported, api_visibility="private", queue=False)
+
+
+def _export(history: list[Any] | None, kind: str) -> dict:
+    if not history:
+        gr.Warning("There is nothing to export yet: the conversation is empty.")
+        return gr.update(value=None, visible=False)
+    text = to_markdown(history) if kind == "md" else to_json(history)
+    path = Path(tempfile.mkdtemp(prefix="conversation-", dir=_exports_folder())) / f"conversation.{kind}"
+    path.write_text(text, encoding="utf-8")
+    track_in_cache(path)
+    return gr.update(value=str(path), visible=True)
+
+
+def _exports_folder() -> Path:
+    """Exports live in Gradio's cache, so `delete_cache` removes them after PLAYGROUND_CACHE_MAX_AGE.
+
+    Each export has its own folder (the file keeps its plain name); folders emptied by
+    that clean-up are removed here, a minute after they were made at the earliest.
+    """
+    root = playground_folder() / "exports"
+    root.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and now - folder.stat().st_mtime > 60 and not any(folder.iterdir()):
+                folder.rmdir()
+        except OSError:  # another export removed or filled it meanwhile
+            continue
+    return root
+
+
+# -- a turn as chatbot messages -------------------------------------------------------------
+def caption(turn: Turn) -> str:
+    """"Provider · model · 0.42 s to first token · 31 tok/s" ("Auto → H2o · model" when Auto chose;
+    "~31 tok/s" when tokens are estimated from the text)."""
+    label, model = turn.answered_by
+    parts = [f"{turn.provider} → {label}" if turn.reply.answered_by else label, model]
+    if turn.time_to_first_token is not None:
+        parts.append(f"{turn.time_to_first_token:.2f} s to first token")
+    if turn.tokens_per_second is not None:
+        parts.append(f"{'~' if turn.tokens_estimated else ''}{turn.tokens_per_second:.0f} tok/s")
+    elif turn.ended is not None:
+        parts.append(f"{turn.elapsed:.1f} s")
+    if turn.reply.finish_reason == "length":
+        parts.append("cut short at the length limit")
+    return " · ".join(parts)
+
+
+def error_block(message: str) -> gr.ChatMessage:
+    """A display-only error notice: the message is the title, so it shows even when collapsed.
+
+    The message is shown as plain text (titles render Markdown and HTML).
+    """
+    return gr.ChatMessage(role="assistant", content="", metadata={"title": f"⚠️ {markdown_text(message)}"})
+
+
+def turn_messages(turn: Turn, *, done: bool = False, error: str | None = None,
+                  continues: str | None = None) -> list[gr.ChatMessage]:
+    """The assistant messages for one turn: thinking, answer, images, sources, caption, error.
+
+    Everything except the answer text and images carries a metadata title, which
+    marks it display-only (it is not sent back to providers on later turns).
+    Everything from the provider is made inert here (see `ui.inert`). `continues`
+    is the (already neutral) answer this turn's text will be appended to, if any.
+    """
+    reply = turn.reply
+    out: list[gr.ChatMessage] = []
+    if reply.reasoning:
+        out.append(gr.ChatMessage(
+            role="assistant", content=neutralise_markdown(reply.reasoning),
+            metadata={"title": "Thinking", "status": "done" if (reply.text or done) else "pending"},
+        ))
+    if reply.text:
+        text = (neutralise_markdown(reply.text) if continues is None
+                else neutralise_continuation(continues, reply.text))
+        out.append(gr.ChatMessage(role="assistant", content=text))
+    elif reply.status and not done:
+        out.append(gr.ChatMessage(role="assistant", content="",
+                                  metadata={"title": markdown_text(reply.status), "status": "pending"}))
+    for image in reply.images:
+        out.append(gr.ChatMessage(role="assistant", content=gr.Image(_image_path(image))))
+    if reply.sources:
+        links = "\n".join(f"{i}. {markdown_link(s.title or s.url, s.url)}"
+                          for i, s in enumerate(reply.sources, 1))
+        out.append(gr.ChatMessage(role="assistant", content=links, metadata={"title": "Sources"}))
+    if error:
+        out.append(error_block(error))
+    if done:
+        out.append(gr.ChatMessage(role="assistant", content="",
+                                  metadata={"title": markdown_text(caption(turn))}))
+    if not out:
+        out.append(gr.ChatMessage(role="assistant", content="", metadata={"title": "Waiting for the first token…", "status": "pending"}))
+    return out
+
+
+def _image_path(image: ImageOutput) -> str:
+    return save_image_bytes(image.data, image.mime)
+
+
+# -- streaming a turn -----------------------------------------------------------------------
+async def stream_turn_messages(ctx: AppContext, messages: list[Message], **params) -> AsyncIterator[list[gr.ChatMessage]]:
+    """`stream_turn`'s frames only."""
+    async for frame, _ in stream_turn(ctx, messages, **params):
+        yield frame
+
+
+def offers_continue(ctx: AppContext, turn: Turn | None) -> bool:
+    """True when the turn's answer was cut short (length limit) by a provider that can continue it."""
+    if turn is None or turn.error is not None or turn.reply.finish_reason != "length":
+        return False
+    try:
+        return ctx.registry.get(turn.provider_id).supports_continue
+    except PlaygroundError:
+        return False
+
+
+async def stream_turn(
+    ctx: AppContext,
+    messages: list[Message],
+    *,
+    provider_id: str,
+    model: str,
+    request: gr.Request | None,
+    capability: Capability,
+    **params,
+) -> AsyncIterator[tuple[list[gr.ChatMessage], Turn | None]]:
+    """Yield the assistant messages of a turn as it streams, with the turn so far (None before it starts).
+
+    On failure the partial answer stays, an error block is appended and a toast
+    names the provider and the cause; the chat itself never breaks. With
+    `continue_last`, the frames' answer text is what goes after the last answer.
+    """
+    visitor = ctx.visitor(request)
+    turn: Turn | None = None
+    continues = messages[-1].text if params.get("continue_last") and messages else None
+    params.setdefault("conversation", capability.value)  # each chat tab is a conversation of its own
+    try:
+        stream = ctx.playground.chat(messages, provider_id=provider_id, model=model, visitor=visitor,
+                                     capability=capability, **params)
+        async for turn in frames(stream, ctx.pacer):
+            yield turn_messages(turn, continues=continues), turn
+    except PlaygroundError as exc:
+        if turn is None:
+            yield error_messages(exc), None
+        else:
+            message = describe_error(exc)
+            gr.Warning(html_text(message))
+            yield turn_messages(turn, done=True, error=message, continues=continues), turn
+        return
+    if turn is not None:
+        yield turn_messages(turn, done=True, continues=continues), turn
+
+
+def error_messages(exc: BaseException) -> list[gr.ChatMessage]:
+    """A toast plus an error block in the chat, for a turn that failed before any answer."""
+    message = describe_error(exc)
+    gr.Warning(html_text(message))  # toasts render HTML: the message must read as plain text
+    return [error_block(message)]
+
+
+# -- Continue -------------------------------------------------------------------------------
+def _role(entry: Any) -> str | None:
+    return entry.get("role") if isinstance(entry, dict) else getattr(entry, "role", None)
+
+
+def _with_previous_text(frame: list[gr.ChatMessage], previous: str) -> list[gr.ChatMessage]:
+    """The streamed frame with the earlier answer text in front of the continuation."""
+    for message in frame:
+        if not (message.metadata or {}).get("title") and isinstance(message.content, str):
+            message.content = previous + message.content
+            return frame
+    return [gr.ChatMessage(role="assistant", content=previous), *frame]
+
+
+async def continue_answer(ctx: AppContext, history: list | None, request: gr.Request | None, *,
+                          provider_id: str, model: str, **params) -> AsyncIterator[tuple[list, Turn | None]]:
+    """Yield the whole chat history while the last answer is extended, with the turn so far."""
+    history = list(history or [])
+    try:
+        messages = await ctx.read_history(history)
+    except Exception as exc:
+        yield history + error_messages(exc), None
+        return
+    user_positions = [i for i, entry in enumerate(history) if _role(entry) == "user"]
+    if not messages or messages[-1].role != "assistant" or not user_positions:
+        gr.Warning("There is no answer to continue yet.")
+        yield history, None
+        return
+    head = history[: user_positions[-1] + 1]
+    previous = messages[-1].text
+    async for frame, turn in stream_turn(ctx, messages, provider_id=provider_id, model=model,
+                                         request=request, capability=Capability.TEXT,
+                                         continue_last=True, **params):
+        yield head + _with_previous_text(frame, previous), turn
