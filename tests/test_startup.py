@@ -47,3 +47,15 @@ def test_import_makes_no_network_calls():
     assert result.returncode == 0, result.stderr
     assert "DEMO Blocks" in result.stdout
     assert "OFFLINE-GUARD" not in result.stderr
+
+
+def test_the_core_and_the_providers_never_import_gradio():
+    """`playground` and `providers` stand without Gradio: only `ui` and `app` build the page
+    (Spaces are reached through gradio_client, which is not gradio)."""
+    code = ("import sys, playground.service, playground.compare, playground.arena, playground.status, "
+            "providers.registry; r = providers.registry.build_registry(); "
+            "print(sorted(m for m in sys.modules if m == 'gradio' or m.startswith('gradio.')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=_env_without_test_defaults())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
