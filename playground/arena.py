@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from providers import Capability, InputError, Registry, Visitor
-from providers.config import env_int, env_str
+from providers.settings import ArenaSettings
 
 from .limits import VisitorLimitError
 from .status import provider_state
@@ -100,7 +100,7 @@ class BattleAlreadyVoted(InputError):
 
 def votes_path() -> Path:
     """Where votes go, read from `ARENA_VOTES_PATH` when needed."""
-    return Path(env_str("ARENA_VOTES_PATH") or DEFAULT_VOTES_PATH)
+    return Path(ArenaSettings.current().votes_path or DEFAULT_VOTES_PATH)
 
 
 class VoteStore:
@@ -559,8 +559,8 @@ class Arena:
     def from_env(cls) -> Arena:
         """Votes in `ARENA_VOTES_PATH`; limits from `ARENA_BATTLES_PER_HOUR` and `ARENA_VOTES_PER_HOUR`."""
         return cls(VoteLedger.shared(votes_path()),
-                   battles_per_hour=env_int("ARENA_BATTLES_PER_HOUR", DEFAULT_BATTLES_PER_HOUR, minimum=0),
-                   votes_per_hour=env_int("ARENA_VOTES_PER_HOUR", DEFAULT_VOTES_PER_HOUR, minimum=0))
+                   battles_per_hour=ArenaSettings.current().battles_per_hour,
+                   votes_per_hour=ArenaSettings.current().votes_per_hour)
 
     def start_battle(self, pool: list[Contender], visitor: Visitor | None,
                      rng: random.Random | None = None) -> Battle:

@@ -22,8 +22,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-from .config import env_int
 from .model_ids import shown
+from .settings import HttpSettings
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class TTLCache(Generic[T]):
         self.ttl = ttl
         self.retry_after = retry_after
         if max_entries is None:
-            max_entries = env_int("MODEL_CACHE_MAX_ENTRIES", DEFAULT_MAX_ENTRIES, minimum=16)
+            max_entries = HttpSettings.current().model_cache_max_entries
         self.max_entries = max(1, max_entries)
         self.max_negative = max(1, max_negative)
         self.keep_stale = ttl if keep_stale is None else keep_stale

@@ -1,7 +1,7 @@
-"""Reading settings from environment variables, each with a documented default.
+"""Parsing environment variables leniently: a bad value is logged and the default used.
 
-Settings are read when asked for, not at import, so tests and operators can change
-the environment before a provider is used. The README lists every variable.
+The settings themselves are declared, typed and documented in `providers.settings` (the
+providers and the core) and `ui.config` (the app); the README lists every variable.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .config import env_bool, env_list, env_str, is_public_space
+from .config import env_str, is_public_space
+from .settings import AccessSettings
 
 if TYPE_CHECKING:
     from .session import Visitor
@@ -57,7 +58,7 @@ def is_hf_host(url: str | None) -> bool:
         return False
     if any(host == domain or host.endswith("." + domain) for domain in HF_DOMAINS):
         return True
-    return host in {h.lower().rstrip(".") for h in env_list("HF_TRUSTED_HOSTS")}
+    return host in {h.lower().rstrip(".") for h in AccessSettings.current().hf_trusted_hosts}
 
 
 def is_loopback_host(url: str) -> bool:
@@ -87,7 +88,7 @@ def shared_credentials_allowed() -> bool:
 
     Always off a public Space; on one only with ALLOW_SHARED_CREDENTIALS=1.
     """
-    return not is_public_space() or env_bool("ALLOW_SHARED_CREDENTIALS")
+    return not is_public_space() or AccessSettings.current().allow_shared_credentials
 
 
 def operator_credential(setting: str) -> str | None:

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 
 from .base import Capability, ChatRequest, SelfHostableService
-from .config import env_float, env_list
 from .errors import ProtocolError, UnavailableError
 from .events import ChatEvent, Finish, TextDelta
 from .http import default_timeout, parse_json_line, request, request_json, stream_lines
 from .session import Visitor
+from .settings import ChatUiSettings
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class H2oProvider(SelfHostableService):
     def model_list(self, capability: Capability) -> list[str]:
         if capability is not Capability.TEXT:
             return []
-        return env_list("H2O_MODELS", DEFAULT_MODELS)
+        return list(ChatUiSettings.current().h2o_models or DEFAULT_MODELS)
 
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
         base = self.base_url()
@@ -146,7 +146,7 @@ async def _close_session(provider: str, client: httpx.AsyncClient, conversation_
 async def _delete_and_close(provider: str, client: httpx.AsyncClient, conversation_url: str | None) -> None:
     try:
         if conversation_url:
-            timeout = env_float("H2O_DELETE_TIMEOUT", 5.0, minimum=0.1)
+            timeout = ChatUiSettings.current().h2o_delete_timeout
             response = await client.delete(conversation_url, timeout=timeout)
             if response.status_code >= 400:
                 logger.warning("%s: deleting the conversation answered HTTP %s", provider, response.status_code)

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 import logging
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
 import httpx2
 
-from .config import env_float
 from .errors import (
     NO_ADVICE,
     Advice,
@@ -31,6 +30,7 @@ from .errors import (
     detail_from_body,
     error_for_status,
 )
+from .settings import HttpSettings
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient
 def default_timeout() -> httpx.Timeout:
     """Connect/read timeouts from PROVIDER_CONNECT_TIMEOUT and PROVIDER_READ_TIMEOUT."""
     return httpx.Timeout(
-        connect=env_float("PROVIDER_CONNECT_TIMEOUT", 10.0, minimum=0.1),
-        read=env_float("PROVIDER_READ_TIMEOUT", 60.0, minimum=0.1),
+        connect=HttpSettings.current().connect_timeout,
+        read=HttpSettings.current().read_timeout,
         write=30.0,
         pool=30.0,
     )

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from itertools import groupby
 from operator import itemgetter
 
-from .config import env_str
+from .settings import LogSettings
 
 REDACTED = "[REDACTED]"
 _PATTERNS = [
@@ -265,7 +265,7 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def setup_logging(level: str | None = None) -> None:
     """Configure root logging once (level from LOG_LEVEL, default INFO) with redaction on every handler."""
     root = logging.getLogger()
-    level_name = (level or env_str("LOG_LEVEL", "INFO")).upper()
+    level_name = (level or LogSettings.current().level).upper()
     root.setLevel(getattr(logging, level_name, logging.INFO))
     if not root.handlers:
         handler = logging.StreamHandler()

@@ -28,8 +28,8 @@ from typing import NamedTuple, TypeVar
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .config import env_int
 from .errors import InputError, ProtocolError
+from .settings import MediaSettings
 
 T = TypeVar("T")
 
@@ -48,13 +48,9 @@ class ImageLimits:
 
     @classmethod
     def from_env(cls) -> ImageLimits:
-        return cls(
-            max_side=env_int("IMAGE_MAX_SIDE", cls.max_side, minimum=64),
-            max_bytes=env_int("IMAGE_MAX_BYTES", cls.max_bytes, minimum=20_000),
-            max_pixels=env_int("IMAGE_MAX_PIXELS", cls.max_pixels, minimum=1_000_000),
-            max_file_bytes=env_int("IMAGE_MAX_FILE_BYTES", cls.max_file_bytes, minimum=100_000),
-            max_per_message=env_int("IMAGE_MAX_PER_MESSAGE", cls.max_per_message, minimum=1),
-        )
+        media = MediaSettings.current()
+        return cls(max_side=media.max_side, max_bytes=media.max_bytes, max_pixels=media.max_pixels,
+                   max_file_bytes=media.max_file_bytes, max_per_message=media.max_per_message)
 
 
 @dataclass(frozen=True)
@@ -189,7 +185,7 @@ _pool_lock = threading.Lock()
 
 def image_workers() -> int:
     """Threads in the image pool (IMAGE_WORKERS, read when the pool is first used)."""
-    return env_int("IMAGE_WORKERS", DEFAULT_IMAGE_WORKERS, minimum=1)
+    return MediaSettings.current().workers
 
 
 def _image_pool() -> ThreadPoolExecutor:

@@ -16,6 +16,7 @@ from .config import env_list
 from .credentials import Credential
 from .errors import UnknownProviderError
 from .session import Visitor
+from .settings import RegistrySettings
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class Registry:
 
 def build_registry() -> Registry:
     """Instantiate the built-in and extra providers, honouring PLAYGROUND_PROVIDERS."""
-    specs = list(BUILTIN_PROVIDERS) + env_list("PLAYGROUND_EXTRA_PROVIDERS")
+    specs = list(BUILTIN_PROVIDERS) + list(RegistrySettings.current().extra_providers)
     providers: list[Provider] = []
     for spec in specs:
         try:

@@ -18,7 +18,6 @@ from typing import Any
 
 from ..base import Capability, ChatRequest, Provider
 from ..cache import TTLCache
-from ..config import env_str
 from ..credentials import HUGGINGCHAT_COOKIE, operator_credential
 from ..errors import AuthRequiredError, ModelNotSupportedError, ProtocolError, ProviderError
 from ..events import ChatEvent, ImageOutput, TextDelta
@@ -26,6 +25,7 @@ from ..logs import register_secret
 from ..media import returned_image
 from ..messages import Message
 from ..session import Visitor
+from ..settings import ChatUiSettings
 from .api import Catalog, ChatUiSession, cookie_value, fetch_models
 from .stream import read_events
 
@@ -117,7 +117,7 @@ class HuggingChatProvider(Provider):
 
     # -- settings -----------------------------------------------------------------
     def base_url(self) -> str:
-        return env_str("HUGGINGCHAT_URL", DEFAULT_URL).rstrip("/")
+        return (ChatUiSettings.current().huggingchat_url or DEFAULT_URL).rstrip("/")
 
     def sign_in_hint(self) -> str:
         return (f"Sign in at {self.base_url()}, copy the value of its hf-chat cookie (browser developer "

@@ -19,9 +19,9 @@ from urllib.parse import quote
 import httpx
 
 from ..cache import TTLCache
-from ..config import env_float, env_str
 from ..errors import ProviderError
 from ..http import request_json
+from ..settings import HuggingFaceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
 def hub_endpoint() -> str:
-    return env_str("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+    return (HuggingFaceSettings.current().hub_url or DEFAULT_ENDPOINT).rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def parse_provider_mapping(data: object) -> tuple[ServedBy, ...]:
 
 
 def _timeout() -> httpx.Timeout:
-    return httpx.Timeout(env_float("HF_HUB_API_TIMEOUT", 5.0, minimum=0.1))
+    return httpx.Timeout(HuggingFaceSettings.current().hub_timeout)
 
 
 class HubCatalog:
@@ -91,7 +91,7 @@ class HubCatalog:
 
     def __init__(self, label: str) -> None:
         self.label = label
-        ttl = env_float("HF_MODELS_TTL", 3600.0, minimum=1.0)
+        ttl = HuggingFaceSettings.current().models_ttl
         self._lists: TTLCache[list[str]] = TTLCache(ttl)
         # Keyed by model ids visitors type: an id the Hub does not know is only a short negative entry.
         self._info: TTLCache[ModelInfo] = TTLCache(ttl, is_negative=lambda info: not info.known)

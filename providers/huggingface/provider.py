@@ -29,7 +29,6 @@ from huggingface_hub import AsyncInferenceClient, TextGenerationStreamOutput
 from PIL import Image, UnidentifiedImageError
 
 from ..base import Capability, ChatRequest, ImageRequest, ImageResult
-from ..config import env_str
 from ..credentials import HF_TOKEN, hf_token_for, is_hf_host, shared_credentials_allowed
 from ..errors import AuthRequiredError, ModelNotSupportedError, NotConfiguredError, ProtocolError, UnavailableError
 from ..events import ChatEvent, Finish, Status, TextDelta
@@ -39,6 +38,7 @@ from ..inference.errors import CLIENT_ERRORS, TOKENS_URL, Hints
 from ..media import returned_image
 from ..model_ids import hub_model_id, server_model_id, shown
 from ..session import Visitor
+from ..settings import HuggingFaceSettings
 from .models import HubCatalog, ListQuery, hub_endpoint
 from .prompt_formats import build_prompt, choose_format
 from .routes import (
@@ -149,7 +149,7 @@ class HuggingFaceProvider(InferenceClientProvider):
                 raise AuthRequiredError(self.label, "no Hugging Face token", hint=hint)
             key = token
         else:  # a self-hosted server: never the HF token
-            key = env_str("HF_INFERENCE_API_KEY") or NO_KEY
+            key = HuggingFaceSettings.current().api_key or NO_KEY
         return Endpoint(base_url, key, None, request_timeout(), router=router)
 
     def hints(self, model: str) -> Hints:
@@ -226,7 +226,7 @@ class HuggingFaceProvider(InferenceClientProvider):
     async def _use_raw_mode(self, request: ChatRequest, model: str) -> bool:
         if request.capability is Capability.VISION:
             return False
-        if env_str("HF_INFERENCE_API", "chat").lower() == "text-generation":
+        if HuggingFaceSettings.current().api.lower() == "text-generation":
             return True
         return not (await self.catalog.info(split_model(model)[0])).is_chat_model
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from urllib.parse import quote
 
-from ..config import env_str
+from ..settings import HuggingFaceSettings
 from .models import ServedBy
 
 DEFAULT_ROUTER = "https://router.huggingface.co"
@@ -41,12 +41,12 @@ IMAGE_TASKS = frozenset({"text-to-image"})
 
 def router_url() -> str:
     """The Inference Providers router (HF_ROUTER_URL, default https://router.huggingface.co)."""
-    return env_str("HF_ROUTER_URL", DEFAULT_ROUTER).rstrip("/")
+    return (HuggingFaceSettings.current().router_url or DEFAULT_ROUTER).rstrip("/")
 
 
 def custom_base_url() -> str | None:
     """The operator's own server (HF_INFERENCE_BASE_URL), or None for the router."""
-    return env_str("HF_INFERENCE_BASE_URL").rstrip("/") or None
+    return HuggingFaceSettings.current().base_url.rstrip("/") or None
 
 
 def split_model(model: str) -> tuple[str, str | None]:
@@ -57,7 +57,7 @@ def split_model(model: str) -> tuple[str, str | None]:
 
 def wanted_provider(model: str) -> str:
     """The provider asked for: the id's suffix, else HF_INFERENCE_PROVIDER (default `auto`)."""
-    return split_model(model)[1] or env_str("HF_INFERENCE_PROVIDER", "auto").lower()
+    return split_model(model)[1] or HuggingFaceSettings.current().provider.lower()
 
 
 def router_chat_model(model: str) -> str:

@@ -22,10 +22,10 @@ from huggingface_hub import AsyncInferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 
 from ..base import Capability, ChatRequest, Provider
-from ..config import env_float, env_int
 from ..errors import PlaygroundError, UnavailableError
 from ..events import ChatEvent, Finish, ReasoningDelta, Status, TextDelta
 from ..session import Visitor
+from ..settings import HttpSettings, HuggingFaceSettings
 from .clients import ClientPool, Endpoint
 from .errors import CLIENT_ERRORS, Hints, http_status, is_loading, map_error, suggested_wait
 
@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 def request_timeout() -> float:
     """Seconds to wait for a response or the next streamed chunk (HF_INFERENCE_TIMEOUT, else PROVIDER_READ_TIMEOUT)."""
-    return env_float("HF_INFERENCE_TIMEOUT", env_float("PROVIDER_READ_TIMEOUT", 60.0, minimum=0.1), minimum=0.1)
+    return HuggingFaceSettings.current().timeout or HttpSettings.current().read_timeout
 
 
 def chat_messages(request: ChatRequest) -> list[dict[str, Any]]:
@@ -78,7 +78,7 @@ class InferenceClientProvider(Provider):
     """Base of adapters that talk through `AsyncInferenceClient` (chat streaming, errors, retries)."""
 
     def __init__(self) -> None:
-        self._pool = ClientPool(size=env_int("HF_CLIENT_POOL_SIZE", 32, minimum=1))
+        self._pool = ClientPool(size=HuggingFaceSettings.current().client_pool_size)
 
     # -- to override ------------------------------------------------------------------
     def endpoint(self, visitor: Visitor) -> Endpoint:
@@ -155,7 +155,7 @@ class InferenceClientProvider(Provider):
         The total wait is bounded by HF_LOADING_MAX_WAIT seconds (0 disables retries);
         the pause follows the server's Retry-After / estimated_time, else doubles from 1 s up to 10 s.
         """
-        budget = env_float("HF_LOADING_MAX_WAIT", 120.0, minimum=0.0)
+        budget = HuggingFaceSettings.current().loading_max_wait
         waited, backoff = 0.0, 1.0
         while True:
             try:

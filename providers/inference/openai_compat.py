@@ -16,11 +16,11 @@ import httpx
 
 from ..base import Capability, ChatRequest
 from ..cache import TTLCache
-from ..config import env_float, env_list, env_str
 from ..errors import ModelNotSupportedError, NotConfiguredError
 from ..events import ChatEvent
 from ..http import request_json
 from ..session import Visitor
+from ..settings import HuggingFaceSettings, OpenAICompatSettings
 from .base import InferenceClientProvider, request_timeout
 from .clients import NO_KEY, Endpoint
 from .errors import Hints
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 def _base_url() -> str:
     """The configured server without a trailing `/v1` (the client appends `/v1/chat/completions`)."""
-    base = env_str("OPENAI_COMPAT_BASE_URL").rstrip("/")
+    base = OpenAICompatSettings.current().base_url.rstrip("/")
     return base[:-3] if base.endswith("/v1") else base
 
 
@@ -45,7 +45,7 @@ class OpenAICompatProvider(InferenceClientProvider):
 
     def __init__(self) -> None:
         super().__init__()
-        self._models: TTLCache[list[str]] = TTLCache(env_float("OPENAI_COMPAT_MODELS_TTL", 300.0, minimum=1.0))
+        self._models: TTLCache[list[str]] = TTLCache(OpenAICompatSettings.current().models_ttl)
 
     def is_configured(self) -> bool:
         return bool(_base_url())
@@ -53,7 +53,7 @@ class OpenAICompatProvider(InferenceClientProvider):
     # -- models ---------------------------------------------------------------------------
     def model_list(self, capability: Capability) -> list[str]:
         """The models last fetched from the server, else OPENAI_COMPAT_MODELS (no network)."""
-        return list(self._models.peek(_base_url()) or env_list("OPENAI_COMPAT_MODELS"))
+        return list(self._models.peek(_base_url()) or OpenAICompatSettings.current().models)
 
     async def list_models(self, capability: Capability) -> list[str]:
         base = _base_url()
@@ -62,20 +62,20 @@ class OpenAICompatProvider(InferenceClientProvider):
 
         async def fetch() -> list[str]:
             data = await request_json(self.label, "GET", f"{base}/v1/models", headers=self._auth_headers(),
-                                      timeout=httpx.Timeout(env_float("HF_HUB_API_TIMEOUT", 5.0, minimum=0.1)))
+                                      timeout=httpx.Timeout(HuggingFaceSettings.current().hub_timeout))
             items = data.get("data") if isinstance(data, dict) else None
             ids = [str(m["id"]) for m in items or [] if isinstance(m, dict) and m.get("id")]
             if not ids:
                 raise ValueError("the server lists no models")
             return ids
 
-        return await self._models.get(base, fetch, env_list("OPENAI_COMPAT_MODELS"))
+        return await self._models.get(base, fetch, list(OpenAICompatSettings.current().models))
 
     def _api_key(self) -> str:
-        return env_str("OPENAI_COMPAT_API_KEY") or NO_KEY
+        return OpenAICompatSettings.current().api_key or NO_KEY
 
     def _auth_headers(self) -> dict[str, str]:
-        key = env_str("OPENAI_COMPAT_API_KEY")
+        key = OpenAICompatSettings.current().api_key
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     # -- chat -------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from gradio_client.exceptions import AppError, AuthenticationError
 from gradio_client.utils import QueueError, TooManyRequestsError, encode_file_path, is_file_obj
 
 from ..base import Provider
-from ..config import env_float, env_str
+from ..config import env_str
 from ..credentials import HF_TOKEN, space_may_receive_credentials
 from ..errors import (
     AuthRequiredError,
@@ -58,6 +58,7 @@ from ..errors import (
 from ..http import TRANSPORT_ERRORS, transport_error
 from ..media import PreparedImage, run_image_work
 from ..session import Visitor
+from ..settings import SpacesSettings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,7 +72,7 @@ _TAG_RE = re.compile(r"<[^>]+>")
 
 def spaces_timeout() -> float:
     """SPACES_TIMEOUT: seconds one Space call may take in all (connecting, queue, running)."""
-    return env_float("SPACES_TIMEOUT", DEFAULT_TIMEOUT, minimum=1.0)
+    return SpacesSettings.current().timeout
 
 
 def space_page(source: str) -> str:
@@ -463,7 +464,7 @@ class Space:
         Bounded by `SPACES_CHECK_TIMEOUT` (seconds, default 15); the Client is closed again.
         """
         source = self.source()
-        seconds = env_float("SPACES_CHECK_TIMEOUT", 15.0, minimum=0.1)
+        seconds = SpacesSettings.current().check_timeout
         try:
             session = await asyncio.wait_for(asyncio.to_thread(self._build, source), seconds)
         except asyncio.TimeoutError:
