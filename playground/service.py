@@ -279,6 +279,7 @@ class Playground:
         if not turn.reply.has_content:
             turn.error = ProtocolError(provider.label, "the service returned an empty answer")
             raise turn.error
+        provider.reached()  # it answered: no longer shown as unreachable after an earlier status check
 
     # -- images ----------------------------------------------------------------------
     async def image(
@@ -318,6 +319,7 @@ class Playground:
             raise internal_error(provider.label, exc) from exc
         if not result.data:
             raise ProtocolError(provider.label, "the service returned no image")
+        provider.reached()
         return result, time.perf_counter() - started
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from gradio_client import Client
 
+from playground.service import Playground
 from playground.status import status_rows
 from providers import Availability, Capability, Registry, Visitor
 from providers.huggingchat.provider import HuggingChatProvider
@@ -68,7 +69,12 @@ async def test_an_unreachable_space_is_not_ready_after_a_check(monkeypatch):
     with launch_blocks(fake_spaces.flux_space(fake_spaces.SpaceLog(), dev=False)) as url:
         monkeypatch.setenv("FLUX_SCHNELL_SPACE", url)
         await flux.check()
-    assert _state(flux) is Availability.READY
+        assert _state(flux) is Availability.READY
+        flux.unreachable("asleep at the last check")
+        playground = Playground(Registry([flux]))
+        await playground.image("a red square", provider_id="flux-schnell", model=None, visitor=Visitor("v"),
+                               width=256, height=256, steps=2)
+    assert _state(flux) is Availability.READY  # an answer shows it is back, before any new check
 
 
 def test_a_provider_with_its_own_credential_is_one_file_and_a_registry_line(monkeypatch):
