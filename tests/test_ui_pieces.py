@@ -129,3 +129,31 @@ def test_gradios_per_event_matplotlib_import_is_cheap_when_it_is_missing():
     assert "matplotlib" in sys.modules and sys.modules["matplotlib"] is None  # no sys.path search per event
     with MatplotlibBackendMananger():  # what Gradio runs around every event still works
         pass
+
+
+def test_a_prompt_that_failed_before_any_answer_is_not_sent_again():
+    from ui.chat import error_block, without_failed_prompts
+
+    def user(text):
+        return {"role": "user", "content": text}
+
+    answered = [user("first"), {"role": "assistant", "content": "an answer"},
+                {"role": "assistant", "content": "", "metadata": {"title": "Provider · model"}}]
+    failed = [user({"path": "photo.png"}), user("what is it?"), error_block("Provider: service unavailable")]
+    partial = [user("go on"), {"role": "assistant", "content": "half an"}, error_block("Provider: dropped")]
+    history = answered + failed + partial + [user("stopped")]
+    kept = without_failed_prompts(history)
+    assert [e["content"] if isinstance(e, dict) else "error" for e in kept] == [
+        "first", "an answer", "", "go on", "half an", "error", "stopped"]  # the failed prompt and its file left out
+
+
+def test_side_by_side_columns_start_on_different_providers():
+    from playground.arena import Contender
+    from ui.compare_tab import spread_over_providers
+
+    pool = [Contender("phi4", "phi"), Contender("hf", "a"), Contender("hf", "b"), Contender("chat", "x"),
+            Contender("chat", "y")]
+    pool.sort(key=lambda c: c.provider == "phi4")  # as listed: one provider's models all together
+    spread = spread_over_providers(pool)
+    assert [c.provider for c in spread[:3]] == ["hf", "chat", "phi4"]
+    assert sorted(spread, key=repr) == sorted(pool, key=repr)

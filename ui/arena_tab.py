@@ -15,12 +15,13 @@ from playground.arena import (
     leaderboard_rows,
 )
 from playground.compare import Column, Job, Target, column_conversations, compare
+from playground.service import describe_error
 from providers import PlaygroundError, Registry
 
 from .columns import column_messages, conversation_for, idle, start
 from .context import AppContext, gradio_error
 from .frames import frames
-from .inert import markdown_code, markdown_text
+from .inert import html_text, markdown_code, markdown_text
 
 VOTES = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
 
@@ -62,7 +63,10 @@ def build_arena(ctx: AppContext) -> None:
             try:
                 started = arena.start_battle(arena_pool(ctx.registry, visitor), visitor)  # or over the limit
             except PlaygroundError as exc:
-                raise gradio_error(exc) from exc
+                # A toast, and the panels left as they were: raising would mark both chat panels as failed.
+                gr.Warning(html_text(describe_error(exc)))
+                yield [gr.update()] * (4 + len(votes))
+                return
             state = {**started.as_dict(), "voted": False, "errors": {}}
             hist_a, hist_b = [], []
             for conversation in column_conversations("arena", 2):  # the last battle's are over

@@ -128,12 +128,40 @@ def caption(turn: Turn) -> str:
     return " · ".join(parts)
 
 
+#: What starts the title of an error block.
+ERROR_MARK = "⚠️"
+
+
 def error_block(message: str) -> gr.ChatMessage:
     """A display-only error notice: the message is the title, so it shows even when collapsed.
 
     The message is shown as plain text (titles render Markdown and HTML).
     """
-    return gr.ChatMessage(role="assistant", content="", metadata={"title": f"⚠️ {markdown_text(message)}"})
+    return gr.ChatMessage(role="assistant", content="", metadata={"title": f"{ERROR_MARK} {markdown_text(message)}"})
+
+
+def without_failed_prompts(history: list | None) -> list:
+    """The chat history to send: a prompt that failed before any answer is left out.
+
+    It stays on the page with its error block, and goes again only when the visitor retries it
+    (Gradio's retry resubmits it), never silently glued to the next prompt. A prompt's entries
+    (its text and each of its files) are the user entries since the last answer.
+    """
+    kept: list = []
+    unanswered: list = []
+    for entry in history or []:
+        if _role(entry) == "user":
+            unanswered.append(entry)
+            continue
+        title = str((_metadata(entry) or {}).get("title") or "")
+        if title.startswith(ERROR_MARK) and unanswered:
+            unanswered = []  # failed before any answer: dropped with its error block
+            continue
+        if not title:  # an answer (text or image): the prompt before it was answered
+            kept.extend(unanswered)
+            unanswered = []
+        kept.append(entry)
+    return kept + unanswered
 
 
 def turn_messages(turn: Turn, *, done: bool = False, error: str | None = None,
@@ -243,6 +271,10 @@ def error_messages(exc: BaseException) -> list[gr.ChatMessage]:
 # -- Continue -------------------------------------------------------------------------------
 def _role(entry: Any) -> str | None:
     return entry.get("role") if isinstance(entry, dict) else getattr(entry, "role", None)
+
+
+def _metadata(entry: Any) -> dict | None:
+    return entry.get("metadata") if isinstance(entry, dict) else getattr(entry, "metadata", None)
 
 
 def _with_previous_text(frame: list[gr.ChatMessage], previous: str) -> list[gr.ChatMessage]:

@@ -11,7 +11,7 @@ from playground.compare import Column
 from providers import Message, PlaygroundError
 from providers.messages import append_turn
 
-from .chat import error_block, turn_messages
+from .chat import error_block, turn_messages, without_failed_prompts
 from .context import AppContext, gradio_error
 from .inert import markdown_text
 
@@ -49,7 +49,7 @@ def column_stats(column: Column) -> str:
 
 
 async def conversation_for(ctx: AppContext, history: list | None, prompt: str) -> list[Message]:
-    messages = await ctx.read_history(history or [])
+    messages = await ctx.read_history(without_failed_prompts(history))
     return append_turn(messages, Message(role="user", text=prompt))
 
 

@@ -43,7 +43,7 @@ def _build_side_by_side(ctx: AppContext) -> None:
                 "so follow-ups go to every model with its own earlier answers.")
     count = gr.Radio([str(n) for n in range(MIN_TARGETS, MAX_TARGETS + 1)], value=str(MIN_TARGETS),
                      label="Models to compare", elem_id="compare-count")
-    pool = arena_pool(ctx.registry)
+    pool = spread_over_providers(arena_pool(ctx.registry))
     slots: list[Slot] = []
     with gr.Row(equal_height=False):
         for i in range(MAX_TARGETS):
@@ -107,6 +107,19 @@ def _build_side_by_side(ctx: AppContext) -> None:
         return [[]] * MAX_TARGETS + [""] * MAX_TARGETS
 
     clear.click(clear_all, None, chatbots + stats, api_visibility="private", queue=False, show_progress="hidden")
+
+
+def spread_over_providers(pool: list[Contender]) -> list[Contender]:
+    """The pool reordered so consecutive columns start on different providers where there are several:
+    each provider's models in turn (first models first), keeping each provider's own order."""
+    by_provider: dict[str, list[Contender]] = {}
+    for contender in pool:
+        by_provider.setdefault(contender.provider, []).append(contender)
+    queues = list(by_provider.values())
+    spread: list[Contender] = []
+    for rank in range(max((len(q) for q in queues), default=0)):
+        spread.extend(q[rank] for q in queues if rank < len(q))
+    return spread
 
 
 def _preselect(picker: ModelPicker, registry: Registry, contender: Contender) -> None:

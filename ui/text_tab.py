@@ -7,7 +7,7 @@ import gradio as gr
 from providers import Capability, Message
 from providers.messages import append_turn
 
-from .chat import build_chat, continue_answer, error_messages, offers_continue, stream_turn
+from .chat import build_chat, continue_answer, error_messages, offers_continue, stream_turn, without_failed_prompts
 from .context import AppContext
 from .parameters import sampling_controls
 from .pickers import ModelPicker
@@ -30,7 +30,7 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
                       temp: float, max_new: float, nucleus: float, search: bool, request: gr.Request):
         hidden = gr.update(visible=False)
         try:
-            messages = await ctx.read_history(history)
+            messages = await ctx.read_history(without_failed_prompts(history))
         except Exception as exc:  # history is ours; a bad one must not break the chat
             yield error_messages(exc), hidden
             return

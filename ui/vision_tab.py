@@ -8,7 +8,7 @@ from providers import Capability, InputError, Message
 from providers.media import prepare_images, run_image_work
 from providers.messages import append_turn
 
-from .chat import build_chat, error_messages, stream_turn_messages
+from .chat import build_chat, error_messages, stream_turn_messages, without_failed_prompts
 from .context import AppContext
 from .parameters import sampling_controls
 from .pickers import ModelPicker
@@ -30,7 +30,7 @@ def build_vision_tab(ctx: AppContext) -> ModelPicker:
         files = (message or {}).get("files") or []
 
         def read_messages() -> list[Message]:  # decodes and re-encodes images: in the image pool
-            messages = ctx.history_reader().read(history)
+            messages = ctx.history_reader().read(without_failed_prompts(history))
             images = prepare_images([f if isinstance(f, str) else f.get("path") for f in files])
             return append_turn(messages, Message(role="user", text=text, images=images))
 

@@ -200,3 +200,16 @@ def test_picker_labels_follow_the_visitors_credentials(page):
     open_tab(page, "Text chat", "text")
     provider.click()
     expect(page.get_by_role("option", name="Hugging Face", exact=True)).to_be_visible()
+
+
+def test_a_failed_prompt_is_not_sent_with_the_next_one(page):
+    open_app(page)
+    panel = page.locator("#tab-text")
+    send(panel, "fail:down")
+    expect(panel.get_by_test_id("bot").filter(has_text="service unavailable")).to_have_count(1)
+    expect(panel.locator(".stop-button:visible")).to_have_count(0)
+    send(panel, "hello there")
+    wait_answered(panel, CAPTION)
+    answer = panel.get_by_test_id("bot").filter(has_text="Echo:").last
+    expect(answer).to_have_text(re.compile(r"^\s*Echo: hello there\s*$"))  # not "Echo: fail:down hello there"
+    expect(panel.get_by_test_id("user").filter(has_text="fail:down")).to_have_count(1)  # still shown
