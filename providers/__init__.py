@@ -16,13 +16,26 @@ from .errors import (
     UnavailableError,
     UnknownProviderError,
 )
-from .events import Attribution, ChatEvent, Finish, ImageOutput, ReasoningDelta, Reply, Source, Sources, Status, TextDelta, Title
+from .events import (
+    Attribution,
+    ChatEvent,
+    Finish,
+    ImageOutput,
+    ReasoningDelta,
+    Reply,
+    Source,
+    Sources,
+    Status,
+    TextDelta,
+    Title,
+)
 from .messages import Message, history_to_messages
 from .registry import Registry, build_registry
 from .session import Visitor, VisitorStore
 
 __all__ = [
-    "Attribution", "AuthRequiredError", "Availability", "BadRequestError", "Capability", "ChatEvent", "ChatRequest", "Finish",
+    "Attribution", "AuthRequiredError", "Availability", "BadRequestError", "Capability", "ChatEvent",
+    "ChatRequest", "Finish",
     "ForbiddenError", "ImageOutput", "ImageRequest", "ImageResult", "InputError", "Message",
     "ModelNotSupportedError", "NotConfiguredError", "PaymentRequiredError", "PlaygroundError",
     "ProtocolError", "Provider", "ProviderError", "ProviderState", "RateLimitedError",

@@ -161,8 +161,9 @@ class Provider:
             return ProviderState(Availability.NOT_CONFIGURED, self.note or "not set up by the operator")
         if not self.is_working():
             return ProviderState(Availability.GONE, self.note or "the service is gone")
-        if self.needs_credential() and not self.credential.value_for(visitor):  # type: ignore[union-attr]
-            return ProviderState(Availability.NEEDS_SIGN_IN, f"needs a {self.credential.label}")  # type: ignore[union-attr]
+        credential = self.credential
+        if credential is not None and self.needs_credential() and not credential.value_for(visitor):
+            return ProviderState(Availability.NEEDS_SIGN_IN, f"needs a {credential.label}")
         if self._unreachable:
             return ProviderState(Availability.UNREACHABLE, self._unreachable)
         return ProviderState(Availability.READY)

@@ -101,8 +101,8 @@ def _wire_deep_links(ctx: AppContext, settings: SettingsTab, tabs: gr.Tabs, curr
                 updates.extend(picker.for_visitor(visitor, shown.get(picker.provider), pick_default=True))
         return updates
 
-    settings.loaded.then(open_link, {p.provider for p in pickers.values()}, [tabs, current_tab, *choices], api_visibility="private",
-                         show_progress="hidden")
+    settings.loaded.then(open_link, {p.provider for p in pickers.values()}, [tabs, current_tab, *choices],
+                         api_visibility="private", show_progress="hidden")
 
 
 def _wire_availability(ctx: AppContext, settings: SettingsTab, pickers: dict[str, ModelPicker]) -> None:

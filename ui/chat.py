@@ -208,7 +208,8 @@ def _image_path(image: ImageOutput) -> str:
 
 
 # -- streaming a turn -----------------------------------------------------------------------
-async def stream_turn_messages(ctx: AppContext, messages: list[Message], **params) -> AsyncIterator[list[gr.ChatMessage]]:
+async def stream_turn_messages(ctx: AppContext, messages: list[Message],
+                               **params) -> AsyncIterator[list[gr.ChatMessage]]:
     """`stream_turn`'s frames only."""
     async for frame, _ in stream_turn(ctx, messages, **params):
         yield frame
