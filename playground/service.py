@@ -299,14 +299,21 @@ class Playground:
         """Generate one image; returns it with the seconds taken. Sizes snap to multiples of 32."""
         self.check_prompt(prompt, what="prompt")
         provider, resolved = await self.resolve(provider_id, model, Capability.IMAGE, visitor)
+        options = provider.image_options(resolved)  # steps and guidance are kept within what the model takes
+        low, high = max(options.steps[0], IMAGE_STEPS_RANGE[0]), min(options.steps[1], IMAGE_STEPS_RANGE[1])
+        if options.guidance is None:
+            guidance = None
+        elif guidance is not None:
+            g_low, g_high = max(options.guidance[0], GUIDANCE_RANGE[0]), min(options.guidance[1], GUIDANCE_RANGE[1])
+            guidance = clamp(guidance, g_low, g_high, options.default_guidance or g_low, what="guidance")
         request = ImageRequest(
             prompt=prompt,
             model=resolved,
-            negative_prompt=negative_prompt or "",
+            negative_prompt=(negative_prompt or "") if options.negative_prompt else "",
             width=_snap(width, "width"),
             height=_snap(height, "height"),
-            steps=None if steps is None else int(clamp(steps, *IMAGE_STEPS_RANGE, 4, what="steps")),
-            guidance=None if guidance is None else clamp(guidance, *GUIDANCE_RANGE, 3.5, what="guidance"),
+            steps=None if steps is None else int(clamp(steps, low, high, options.default_steps or low, what="steps")),
+            guidance=guidance,
             seed=int(clamp(seed, -1, SEED_MAX, -1, what="seed")),
         )
         started = time.perf_counter()

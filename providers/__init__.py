@@ -1,6 +1,15 @@
 """Provider adapters behind one small contract. Nothing here imports gradio."""
 
-from .base import Availability, Capability, ChatRequest, ImageRequest, ImageResult, Provider, ProviderState
+from .base import (
+    Availability,
+    Capability,
+    ChatRequest,
+    ImageOptions,
+    ImageRequest,
+    ImageResult,
+    Provider,
+    ProviderState,
+)
 from .errors import (
     AuthRequiredError,
     BadRequestError,
@@ -36,7 +45,7 @@ from .session import Visitor, VisitorStore
 __all__ = [
     "Attribution", "AuthRequiredError", "Availability", "BadRequestError", "Capability", "ChatEvent",
     "ChatRequest", "Finish",
-    "ForbiddenError", "ImageOutput", "ImageRequest", "ImageResult", "InputError", "Message",
+    "ForbiddenError", "ImageOptions", "ImageOutput", "ImageRequest", "ImageResult", "InputError", "Message",
     "ModelNotSupportedError", "NotConfiguredError", "PaymentRequiredError", "PlaygroundError",
     "ProtocolError", "Provider", "ProviderError", "ProviderState", "RateLimitedError",
     "ReasoningDelta", "Registry", "Reply", "Source", "Sources", "Status", "TextDelta", "Title",

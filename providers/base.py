@@ -59,6 +59,20 @@ class ImageRequest:
         return self.seed if self.seed >= 0 else random.randint(0, 2**31 - 1)
 
 
+@dataclass(frozen=True)
+class ImageOptions:
+    """What a text-to-image model accepts: the image controls follow it, and requests are kept within it."""
+
+    steps: tuple[int, int] = (1, 100)
+    #: The model's own default (None: leave the visitor's choice).
+    default_steps: int | None = None
+    #: None when the model takes no guidance.
+    guidance: tuple[float, float] | None = (0.0, 30.0)
+    default_guidance: float | None = None
+    #: False when the model ignores a negative prompt.
+    negative_prompt: bool = True
+
+
 @dataclass
 class ImageResult:
     """A generated image (encoded bytes) and what was used to make it."""
@@ -240,6 +254,10 @@ class Provider:
     def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
         """Stream one chat turn as typed events. Raise ProviderError subclasses on failure."""
         raise NotConfiguredError(self.label, "this provider does not chat")
+
+    def image_options(self, model: str) -> ImageOptions:
+        """What `model` accepts for text-to-image (the defaults suit most models)."""
+        return ImageOptions()
 
     async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
         """Generate one image. Raise ProviderError subclasses on failure."""

@@ -369,6 +369,24 @@ async def test_flux_quota_and_full_queue(spaces, monkeypatch):
         await FluxSchnellProvider().generate_image(ImageRequest("a cat", "FLUX.1-schnell"), Visitor("a"))
 
 
+async def test_flux_requests_stay_within_what_the_space_takes(logs):
+    """Steps past the Spaces' 50 used to reach the Space and come back as "service unavailable"."""
+    from playground.service import Playground
+
+    playground = Playground(Registry([FluxSchnellProvider(), FluxDevProvider()]))
+    await playground.image("a cat", provider_id="flux-schnell", model=None, visitor=Visitor("a"), width=256,
+                           height=256, steps=100, guidance=7.0, negative_prompt="ignored")
+    (call,) = logs["schnell"].of("/infer")
+    assert call["steps"] == 50 and call["guidance"] is None  # schnell takes no guidance
+    await playground.image("a cat", provider_id="flux-dev", model=None, visitor=Visitor("a"), width=256,
+                           height=256, steps=2, guidance=25.0)
+    (call,) = logs["dev"].of("/infer")
+    assert call["steps"] == 2 and call["guidance"] == 15.0
+    options = FluxDevProvider().image_options("FLUX.1-dev")
+    assert (options.steps, options.default_steps, options.guidance, options.negative_prompt) == (
+        (1, 50), 28, (1.0, 15.0), False)
+
+
 async def test_flux_stuck_job_times_out(logs, monkeypatch):
     provider = FluxSchnellProvider()
     await provider.generate_image(ImageRequest("warm", "FLUX.1-schnell", width=256, height=256), Visitor("a"))

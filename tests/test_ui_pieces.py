@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from playground.status import provider_label, status_rows
-from providers import Capability, Provider, Visitor
+from providers import Capability, Provider, Registry, Visitor
 from providers.credentials import HF_TOKEN
 from tests.support.fake_provider import FakeProvider
 from ui.config import AppSettings
@@ -90,7 +90,6 @@ def test_browser_secret_fixed_by_env_or_derived(monkeypatch):
 def test_clear_forgets_one_conversation_and_keeps_credentials_and_the_others():
     from types import SimpleNamespace
 
-    from providers import Registry
     from ui.config import AppSettings
     from ui.context import AppContext
 
@@ -157,3 +156,18 @@ def test_side_by_side_columns_start_on_different_providers():
     spread = spread_over_providers(pool)
     assert [c.provider for c in spread[:3]] == ["hf", "chat", "phi4"]
     assert sorted(spread, key=repr) == sorted(pool, key=repr)
+
+
+def test_image_controls_follow_the_model():
+    from providers.spaces.flux import FluxDevProvider, FluxSchnellProvider
+    from ui.config import AppSettings
+    from ui.context import AppContext
+    from ui.image_tab import controls_for
+
+    ctx = AppContext(Registry([FakeProvider(), FluxSchnellProvider(), FluxDevProvider()]), AppSettings.from_env())
+    steps, guidance, negative = controls_for(ctx, "flux-schnell", "FLUX.1-schnell")
+    assert (steps["maximum"], steps["value"], guidance["visible"], negative["visible"]) == (50, 4, False, False)
+    steps, guidance, _ = controls_for(ctx, "flux-dev", "FLUX.1-dev")
+    assert (steps["value"], guidance["visible"], guidance["maximum"], guidance["value"]) == (28, True, 15.0, 3.5)
+    steps, guidance, negative = controls_for(ctx, "fake", "pattern")
+    assert steps["maximum"] == 100 and "value" not in steps and negative["visible"] is True

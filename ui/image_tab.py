@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from providers import Capability, PlaygroundError
+from providers import Capability, ImageOptions, PlaygroundError
 
 from .context import AppContext, gradio_error
 from .images import generate
@@ -37,20 +37,42 @@ def preset_size(preset: str) -> tuple[dict, dict]:
     return gr.update(), gr.update()
 
 
+def controls_for(ctx: AppContext, provider_id: str | None, model: str | None) -> tuple[dict, dict, dict]:
+    """Updates making Steps, Guidance and the negative prompt follow what the model takes."""
+    try:
+        provider = ctx.registry.get(provider_id or "")
+    except PlaygroundError:
+        return gr.update(), gr.update(), gr.update()
+    options = provider.image_options(model or provider.default_model(Capability.IMAGE))
+    steps = gr.update(minimum=options.steps[0], maximum=options.steps[1],
+                      **({"value": options.default_steps} if options.default_steps else {}))
+    if options.guidance is None:
+        guidance = gr.update(visible=False)
+    else:
+        guidance = gr.update(visible=True, minimum=options.guidance[0], maximum=options.guidance[1],
+                             **({"value": options.default_guidance} if options.default_guidance is not None else {}))
+    return steps, guidance, gr.update(visible=options.negative_prompt)
+
+
 def build_image_tab(ctx: AppContext) -> ModelPicker:
     with gr.Row(equal_height=True):
         picker = ModelPicker(ctx.registry, Capability.IMAGE)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
             prompt = gr.Textbox(label="Prompt", lines=3, placeholder="A lighthouse on a cliff at dawn, oil painting")
-            negative = gr.Textbox(label="Negative prompt", lines=1, placeholder="blurry, low quality")
+            first = ctx.registry.default_for(Capability.IMAGE)
+            options = first.image_options(first.default_model(Capability.IMAGE)) if first else ImageOptions()
+            negative = gr.Textbox(label="Negative prompt", lines=1, placeholder="blurry, low quality",
+                                  visible=options.negative_prompt)
             preset = gr.Radio([*SIZE_PRESETS, CUSTOM], value="1:1", label="Size")
             with gr.Row():
                 width = gr.Slider(256, 2048, value=1024, step=32, label="Width", min_width=140)
                 height = gr.Slider(256, 2048, value=1024, step=32, label="Height", min_width=140)
             with gr.Row():
-                steps = gr.Slider(1, 100, value=4, step=1, label="Steps", min_width=140)
-                guidance = gr.Slider(0.0, 20.0, value=3.5, step=0.5, label="Guidance", min_width=140)
+                steps = gr.Slider(*options.steps, value=options.default_steps or 4, step=1, label="Steps",
+                                  min_width=140)
+                guidance = gr.Slider(*(options.guidance or (0.0, 20.0)), value=options.default_guidance or 3.5,
+                                     step=0.5, label="Guidance", min_width=140, visible=options.guidance is not None)
             with gr.Row(equal_height=False):
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", min_width=120)
                 randomise = gr.Checkbox(value=True, label="Randomise seed", min_width=120)
@@ -84,6 +106,9 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
             return gr.update(), gr.update()
         return seed_used, False
 
+    picker.model.change(lambda provider_id, model: controls_for(ctx, provider_id, model),
+                        [picker.provider, picker.model], [steps, guidance, negative], api_visibility="private",
+                        queue=False, show_progress="hidden")
     preset.change(preset_size, preset, [width, height], api_visibility="private", queue=False,
                   show_progress="hidden")
     gr.on([width.input, height.input], lambda: CUSTOM, None, preset, api_visibility="private", queue=False,

@@ -12,7 +12,7 @@ import math
 from functools import partial
 from typing import Any, ClassVar
 
-from ..base import Capability, ImageRequest, ImageResult
+from ..base import Capability, ImageOptions, ImageRequest, ImageResult
 from ..media import check_returned_image
 from ..session import Visitor
 from .space import Space, SpaceProvider, api_changed
@@ -27,11 +27,19 @@ class FluxSpaceProvider(SpaceProvider):
     default_space: ClassVar[str]
     default_steps: ClassVar[int]
     default_guidance: ClassVar[float | None] = None
+    #: The guidance the Space's slider allows (None: it takes none).
+    guidance_range: ClassVar[tuple[float, float] | None] = None
+    #: The Spaces' own slider for steps goes from 1 to 50; more is refused.
+    steps_range: ClassVar[tuple[int, int]] = (1, 50)
     capabilities = frozenset({Capability.IMAGE})
     note = "A ZeroGPU Space: visitors use their own quota; sign in for more."
 
     def __init__(self) -> None:
         self.space = Space(self.label, self.setting, self.default_space, per_visitor=False)
+
+    def image_options(self, model: str) -> ImageOptions:
+        return ImageOptions(steps=self.steps_range, default_steps=self.default_steps, guidance=self.guidance_range,
+                            default_guidance=self.default_guidance, negative_prompt=False)
 
     async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
         deadline = self.space.deadline()
@@ -82,3 +90,4 @@ class FluxDevProvider(FluxSpaceProvider):
     default_space = "black-forest-labs/FLUX.1-dev"
     default_steps = 28
     default_guidance = 3.5
+    guidance_range = (1.0, 15.0)
