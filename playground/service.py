@@ -43,8 +43,9 @@ GUIDANCE_RANGE = (0.0, 30.0)
 SEED_MAX = 2**31 - 1
 #: For estimating tokens from text when a provider does not report them.
 CHARS_PER_TOKEN = 4
-#: Fewer pieces of text than this give no honest speed.
+#: Fewer pieces of text than this, or text that came faster than this many seconds, give no honest speed.
 MIN_DELTAS_FOR_SPEED = 3
+MIN_SECONDS_FOR_SPEED = 0.25
 
 
 @dataclass
@@ -89,12 +90,12 @@ class Turn:
 
     @property
     def tokens_per_second(self) -> float | None:
-        """Output speed after the first token; None when it cannot be known (the answer came in
-        fewer than `MIN_DELTAS_FOR_SPEED` pieces, as from a Space that sends whole paragraphs)."""
+        """Output speed after the first token; None when it cannot be known: the answer came in fewer
+        than `MIN_DELTAS_FOR_SPEED` pieces (a Space that sends whole paragraphs) or all at once."""
         if self.first_token_at is None or self.deltas < MIN_DELTAS_FOR_SPEED:
             return None
         span = (self.ended or time.perf_counter()) - self.first_token_at
-        return self.tokens / span if span > 0 else None
+        return self.tokens / span if span >= MIN_SECONDS_FOR_SPEED else None
 
     def stats(self) -> dict:
         """The turn's figures as the API returns them; `answered_by` names who actually answered."""

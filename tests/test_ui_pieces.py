@@ -171,3 +171,15 @@ def test_image_controls_follow_the_model():
     assert (steps["value"], guidance["visible"], guidance["maximum"], guidance["value"]) == (28, True, 15.0, 3.5)
     steps, guidance, negative = controls_for(ctx, "fake", "pattern")
     assert steps["maximum"] == 100 and "value" not in steps and negative["visible"] is True
+
+
+def test_stop_marks_what_was_still_pending_as_stopped():
+    from ui.columns import STOPPED, WAITING, mark_stopped
+
+    page_shape = {"role": "assistant", "metadata": {"title": "Waiting for the first token…", "status": "pending"},
+                  "content": [{"text": "", "type": "text"}]}  # as the page sends it back
+    answer = {"role": "assistant", "metadata": None, "content": [{"text": "half an answer", "type": "text"}]}
+    marked = mark_stopped([answer, page_shape, WAITING])
+    assert marked[0] is answer  # the answer so far stays as it is
+    assert [(m.metadata["title"], m.metadata["status"], m.content) for m in marked[1:]] == [
+        (STOPPED, "done", "")] * 2

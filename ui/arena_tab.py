@@ -18,7 +18,7 @@ from playground.compare import Column, Job, Target, column_conversations, compar
 from playground.service import describe_error
 from providers import PlaygroundError, Registry
 
-from .columns import column_messages, conversation_for, idle, start
+from .columns import column_messages, conversation_for, idle, mark_stopped, start
 from .context import AppContext, gradio_error
 from .frames import frames
 from .inert import html_text, markdown_code, markdown_text
@@ -106,9 +106,10 @@ def build_arena(ctx: AppContext) -> None:
             return vote(outcome, state, request)
         return cast
 
-    def stopped(state: dict | None) -> list:
+    def stopped(state: dict | None, history_a: list, history_b: list) -> list:
         can_vote = bool(state) and not state.get("voted")
-        return list(idle()) + [gr.update(interactive=can_vote)] * len(votes)
+        return [*idle(), *[gr.update(interactive=can_vote)] * len(votes), mark_stopped(history_a),
+                mark_stopped(history_b)]
 
     gr.on(None, standings, None, table, api_visibility="private", queue=False, show_progress="hidden")  # on load
     started = gr.on([send.click, prompt.submit], lambda p: start(ctx, p), prompt, [prompt, pending, send, stop],
@@ -119,8 +120,8 @@ def build_arena(ctx: AppContext) -> None:
     running.then(idle, None, [send, stop], api_visibility="private", queue=False, show_progress="hidden")
     # Gradio's page runs `then` only after success: a refused battle (over the limit) must bring Send back too.
     running.failure(idle, None, [send, stop], api_visibility="private", queue=False, show_progress="hidden")
-    stop.click(stopped, battle, [send, stop] + votes, cancels=[running], api_visibility="private", queue=False,
-               show_progress="hidden")
+    stop.click(stopped, [battle, chat_a, chat_b], [send, stop, *votes, chat_a, chat_b], cancels=[running],
+               api_visibility="private", queue=False, show_progress="hidden")
     for key, button in buttons.items():
         button.click(voter(key), battle, [battle, reveal, table] + votes,
                      api_visibility="private", show_progress="hidden")

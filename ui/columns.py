@@ -19,6 +19,34 @@ WAITING = gr.ChatMessage(role="assistant", content="",
                          metadata={"title": "Waiting for the first token…", "status": "pending"})
 
 
+STOPPED = "Stopped"
+
+
+def mark_stopped(history: list | None) -> list:
+    """A column's messages after Stop: what was still pending (waiting, thinking, a status) reads as
+    stopped instead of spinning on. The answer so far stays."""
+    marked = []
+    for entry in history or []:
+        metadata = dict((entry.get("metadata") if isinstance(entry, dict) else getattr(entry, "metadata", None)) or {})
+        if metadata.get("status") == "pending":
+            role = entry.get("role") if isinstance(entry, dict) else entry.role
+            content = entry.get("content") if isinstance(entry, dict) else entry.content
+            empty = _is_empty(content)
+            title = STOPPED if empty else metadata.get("title") or STOPPED
+            entry = gr.ChatMessage(role=role, content="" if empty else content,
+                                   metadata={**metadata, "title": title, "status": "done"})
+        marked.append(entry)
+    return marked
+
+
+def _is_empty(content: object) -> bool:
+    """True for no content: "", None, or (as the page sends it back) only empty text parts."""
+    if isinstance(content, list):
+        return all(isinstance(p, dict) and p.get("type") == "text" and not str(p.get("text") or "").strip()
+                   for p in content)
+    return not str(content or "").strip()
+
+
 # -- rendering ------------------------------------------------------------------------------
 def column_messages(column: Column, *, anonymous: bool = False) -> list[gr.ChatMessage]:
     """A column's assistant messages; `anonymous` leaves out the caption and the provider's name."""

@@ -12,7 +12,7 @@ from playground.compare import MAX_TARGETS, MIN_TARGETS, Job, Target, column_con
 from providers import Capability, PlaygroundError, Registry
 
 from .arena_tab import build_arena
-from .columns import column_messages, column_stats, conversation_for, idle, sampling, start
+from .columns import WAITING, column_messages, column_stats, conversation_for, idle, mark_stopped, sampling, start
 from .context import AppContext, gradio_error
 from .frames import frames
 from .parameters import sampling_controls
@@ -80,6 +80,9 @@ def _build_side_by_side(ctx: AppContext) -> None:
                         await conversation_for(ctx, h, prompt)) for s, h in zip(active, histories)]
         except PlaygroundError as exc:
             raise gradio_error(exc) from exc
+        # The prompt shows at once, every column waiting, before any provider has said a word.
+        yield {**{s.chatbot: past + [WAITING] for s, past in zip(active, shown)},
+               **{s.stats: "" for s in active}}
         stream = compare(ctx.playground, jobs, visitor=ctx.visitor(request), **params)
         async for columns in frames(stream, ctx.pacer):
             update: dict = {}
@@ -100,8 +103,11 @@ def _build_side_by_side(ctx: AppContext) -> None:
     running = started.success(run, inputs, chatbots + stats, api_visibility="private",
                               concurrency_limit=ctx.settings.concurrency_limit, show_progress="hidden")
     running.then(idle, None, [send, stop], api_visibility="private", queue=False, show_progress="hidden")
-    stop.click(idle, None, [send, stop], cancels=[running], api_visibility="private", queue=False,
-               show_progress="hidden")
+    def stop_all(*histories: list) -> list:
+        return [*idle(), *[mark_stopped(h) for h in histories]]
+
+    stop.click(stop_all, chatbots, [send, stop, *chatbots], cancels=[running], api_visibility="private",
+               queue=False, show_progress="hidden")
     def clear_all(request: gr.Request) -> list:
         ctx.forget_conversations(request, column_conversations("compare"))
         return [[]] * MAX_TARGETS + [""] * MAX_TARGETS

@@ -86,6 +86,15 @@ def test_side_by_side_run_follow_up_and_stop(page, screenshots):
     stopped = _settled(page, column_bot(page, 2).last)  # a frame already on its way may still land
     assert "w399" not in stopped
 
+    prompt.fill("gather 99")  # every column waits (up to 5 s) for turns that never come: no first token yet
+    page.locator("#compare-send").click()
+    waiting = page.locator("#compare-col-1").get_by_text("Waiting for the first token…")
+    expect(waiting).to_be_visible()
+    page.locator("#compare-stop").click()
+    for n in (1, 2, 3):  # no column keeps spinning after Stop
+        expect(page.locator(f"#compare-chat-{n}").get_by_text("Stopped", exact=True)).to_be_visible()
+    expect(page.locator("#compare-side").get_by_text("Waiting for the first token…")).to_have_count(0)
+
 
 def test_blind_vote_reveals_names_and_persists_across_a_restart(page, browser, votes_file, screenshots):
     open_app(page)
