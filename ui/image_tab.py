@@ -59,7 +59,9 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
         picker = ModelPicker(ctx.registry, Capability.IMAGE)
     with gr.Row():
         with gr.Column(scale=2, min_width=300):
-            prompt = gr.Textbox(label="Prompt", lines=3, placeholder="A lighthouse on a cliff at dawn, oil painting")
+            # One line that grows: Enter generates (Shift+Enter is a new line), as in the chat tabs.
+            prompt = gr.Textbox(label="Prompt", lines=1, max_lines=6,
+                                placeholder="A lighthouse on a cliff at dawn, oil painting")
             first = ctx.registry.default_for(Capability.IMAGE)
             options = first.image_options(first.default_model(Capability.IMAGE)) if first else ImageOptions()
             negative = gr.Textbox(label="Negative prompt", lines=1, placeholder="blurry, low quality",
@@ -114,9 +116,15 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
     gr.on([width.input, height.input], lambda: CUSTOM, None, preset, api_visibility="private", queue=False,
           show_progress="hidden")
     reuse.click(on_reuse, last_seed, [seed, randomise], api_visibility="private", queue=False)
-    gr.on([run.click, prompt.submit], on_generate,
-          inputs=[prompt, picker.provider, picker.model, negative, width, height, steps, guidance, seed,
-                  randomise, images],
-          outputs=[image, caption, gallery, images, last_seed], api_visibility="private",
-          concurrency_limit=ctx.settings.concurrency_limit, show_progress_on=[image])
+    # Generate is disabled while an image is being made, and comes back however the run ends.
+    busy = gr.on([run.click, prompt.submit], lambda: gr.update(interactive=False, value="Generating…"), None, run,
+                 api_visibility="private", queue=False, show_progress="hidden")
+    generating = busy.then(on_generate,
+                           inputs=[prompt, picker.provider, picker.model, negative, width, height, steps, guidance,
+                                   seed, randomise, images],
+                           outputs=[image, caption, gallery, images, last_seed], api_visibility="private",
+                           concurrency_limit=ctx.settings.concurrency_limit, show_progress_on=[image])
+    for ended in (generating.then, generating.failure):
+        ended(lambda: gr.update(interactive=True, value="Generate"), None, run, api_visibility="private",
+              queue=False, show_progress="hidden")
     return picker

@@ -70,6 +70,16 @@ def test_image_generated_with_caption(page, screenshots):
     size = panel.locator(".image-container img").first.evaluate("i => [i.naturalWidth, i.naturalHeight]")
     assert size == [1024, 576]
     shot(page, screenshots, "text-to-image")
+    generate = panel.get_by_role("button", name="Generate", exact=True)
+    expect(generate).to_be_enabled()
+
+    prompt = panel.get_by_label("Prompt", exact=True)
+    prompt.fill("a red square")
+    prompt.press("Enter")  # Enter generates
+    expect(caption).to_contain_text("seed 42 · 1024×576", timeout=20_000)
+    expect(gallery).to_have_count(2)
+    expect(prompt).to_have_value("a red square")  # no new line was added
+    expect(generate).to_be_enabled()  # back once the image is there
 
 
 def test_error_toast_keeps_history(page, screenshots):
