@@ -54,7 +54,11 @@ def app_logs():
 
 
 @pytest.fixture
-def app_url(provider_env, local_servers):
+def app_url(provider_env, local_servers, monkeypatch):
+    # This test is about where secrets go, not about time limits: the suite's short read limit
+    # (meant for its "timeout" cells) must not fail six concurrent sessions on a busy machine.
+    for name in ("PROVIDER_READ_TIMEOUT", "HF_INFERENCE_TIMEOUT"):
+        monkeypatch.setenv(name, "30")
     local_servers["huggingchat"][1].cookies.update(secrets_of(i)["cookie"] for i in range(SESSIONS))
     registry = Registry([HuggingFaceProvider(), OpenAICompatProvider(), HuggingChatProvider(), H2oProvider(),
                          FlowGptProvider()])
