@@ -101,11 +101,6 @@ def operator_credential(setting: str) -> str | None:
     return value
 
 
-def hf_token_for(visitor_token: str | None) -> str | None:
-    """The Hugging Face token to use: the visitor's own, else the operator's when sharing is allowed."""
-    return visitor_token or operator_credential("HF_TOKEN")
-
-
 def use_explicit_tokens_only() -> None:
     """Stop huggingface_hub from adding HF_TOKEN (or a saved login) to requests by itself.
 

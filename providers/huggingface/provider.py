@@ -29,7 +29,7 @@ from huggingface_hub import AsyncInferenceClient, TextGenerationStreamOutput
 from PIL import Image, UnidentifiedImageError
 
 from ..base import Capability, ChatRequest, ImageRequest, ImageResult
-from ..credentials import HF_TOKEN, hf_token_for, is_hf_host, shared_credentials_allowed
+from ..credentials import HF_TOKEN, shared_credentials_allowed
 from ..errors import AuthRequiredError, ModelNotSupportedError, NotConfiguredError, ProtocolError, UnavailableError
 from ..events import ChatEvent, Finish, Status, TextDelta
 from ..inference.base import InferenceClientProvider, request_timeout
@@ -131,7 +131,7 @@ class HuggingFaceProvider(InferenceClientProvider):
     def needs_credential(self) -> bool:
         """A Hugging Face token is needed for Hugging Face's hosts (the router among them), never for a
         self-hosted server."""
-        return is_hf_host(custom_base_url())
+        return HF_TOKEN.may_go_to(custom_base_url())
 
     def endpoint(self, visitor: Visitor) -> Endpoint:
         """The router with the visitor's (or shared) HF token, or the self-hosted server with its own key."""
@@ -139,11 +139,11 @@ class HuggingFaceProvider(InferenceClientProvider):
         router = base_url is None
         if router:
             base_url = router_url()
-            if not is_hf_host(base_url):
+            if not HF_TOKEN.may_go_to(base_url):
                 raise NotConfiguredError(self.label, "HF_ROUTER_URL is not a Hugging Face host",
                                          hint="List its host in HF_TRUSTED_HOSTS to send Hugging Face tokens there")
-        if is_hf_host(base_url):
-            token = hf_token_for(visitor.hf_token)
+        if HF_TOKEN.may_go_to(base_url):  # the credential's own declaration decides where it may go
+            token = HF_TOKEN.value_for(visitor)
             if not token:
                 hint = NO_TOKEN_HINT if shared_credentials_allowed() else NO_SHARED_TOKEN_HINT
                 raise AuthRequiredError(self.label, "no Hugging Face token", hint=hint)
@@ -153,7 +153,7 @@ class HuggingFaceProvider(InferenceClientProvider):
         return Endpoint(base_url, key, None, request_timeout(), router=router)
 
     def hints(self, model: str) -> Hints:
-        self_hosted = not is_hf_host(custom_base_url())
+        self_hosted = not HF_TOKEN.may_go_to(custom_base_url())
         return Hints(
             auth=("Check HF_INFERENCE_API_KEY for this server" if self_hosted
                   else f"Check your Hugging Face token, or create one at {TOKENS_URL}"),
