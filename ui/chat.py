@@ -150,10 +150,10 @@ def without_failed_prompts(history: list | None) -> list:
     kept: list = []
     unanswered: list = []
     for entry in history or []:
-        if _role(entry) == "user":
+        if entry_role(entry) == "user":
             unanswered.append(entry)
             continue
-        title = str((_metadata(entry) or {}).get("title") or "")
+        title = str((entry_metadata(entry) or {}).get("title") or "")
         if title.startswith(ERROR_MARK) and unanswered:
             unanswered = []  # failed before any answer: dropped with its error block
             continue
@@ -270,11 +270,13 @@ def error_messages(exc: BaseException) -> list[gr.ChatMessage]:
 
 
 # -- Continue -------------------------------------------------------------------------------
-def _role(entry: Any) -> str | None:
+def entry_role(entry: Any) -> str | None:
+    """The role of a history entry, as a dict (from the page) or a ChatMessage."""
     return entry.get("role") if isinstance(entry, dict) else getattr(entry, "role", None)
 
 
-def _metadata(entry: Any) -> dict | None:
+def entry_metadata(entry: Any) -> dict | None:
+    """The metadata of a history entry, as a dict (from the page) or a ChatMessage."""
     return entry.get("metadata") if isinstance(entry, dict) else getattr(entry, "metadata", None)
 
 
@@ -296,7 +298,7 @@ async def continue_answer(ctx: AppContext, history: list | None, request: gr.Req
     except Exception as exc:
         yield history + error_messages(exc), None
         return
-    user_positions = [i for i, entry in enumerate(history) if _role(entry) == "user"]
+    user_positions = [i for i, entry in enumerate(history) if entry_role(entry) == "user"]
     if not messages or messages[-1].role != "assistant" or not user_positions:
         gr.Warning("There is no answer to continue yet.")
         yield history, None

@@ -11,7 +11,7 @@ from playground.compare import Column
 from providers import Message, PlaygroundError
 from providers.messages import append_turn
 
-from .chat import error_block, turn_messages, without_failed_prompts
+from .chat import entry_metadata, entry_role, error_block, turn_messages, without_failed_prompts
 from .context import AppContext, gradio_error
 from .inert import markdown_text
 
@@ -27,13 +27,12 @@ def mark_stopped(history: list | None) -> list:
     stopped instead of spinning on. The answer so far stays."""
     marked = []
     for entry in history or []:
-        metadata = dict((entry.get("metadata") if isinstance(entry, dict) else getattr(entry, "metadata", None)) or {})
+        metadata = dict(entry_metadata(entry) or {})
         if metadata.get("status") == "pending":
-            role = entry.get("role") if isinstance(entry, dict) else entry.role
             content = entry.get("content") if isinstance(entry, dict) else entry.content
             empty = _is_empty(content)
             title = STOPPED if empty else metadata.get("title") or STOPPED
-            entry = gr.ChatMessage(role=role, content="" if empty else content,
+            entry = gr.ChatMessage(role=entry_role(entry), content="" if empty else content,
                                    metadata={**metadata, "title": title, "status": "done"})
         marked.append(entry)
     return marked
