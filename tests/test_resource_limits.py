@@ -169,7 +169,7 @@ def test_exports_and_saved_images_are_files_gradio_cleans_up():
         return _export(history, "md")["value"], save_image_bytes(secrets.token_bytes(64))
 
     exported, image = contextvars.copy_context().run(in_an_event)
-    assert Path(exported).name == "conversation.md"
+    assert Path(exported).name == time.strftime("hello-%Y-%m-%d.md")  # named after its first prompt
     assert Path(exported).is_relative_to(playground_folder() / "exports")
     assert Path(image).is_relative_to(playground_folder())
     assert {exported, image} <= demo.upload_file_set  # registered even if never shown

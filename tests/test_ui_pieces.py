@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import time
+from pathlib import Path
 
 from playground.status import provider_label, status_rows
 from providers import Capability, Provider, Registry, Visitor
@@ -32,17 +35,74 @@ HISTORY = [
 ]
 
 
+def _page(role: str, text: str = "", title: str | None = None, **metadata) -> dict:
+    """A history entry as the page sends it back (typed parts; metadata as Gradio fills it)."""
+    return {"role": role, "content": [{"type": "text", "text": text}],
+            "metadata": {"title": title, **metadata} if title else None, "options": None}
+
+
 def test_export_markdown_and_json():
     markdown = to_markdown(HISTORY)
-    assert "**User:**\n\nwhat is this?\n![image](photo.png)" in markdown
-    assert "> **Thinking**\n> Let me think." in markdown
-    assert "**Assistant:**\n\nA cat." in markdown
-    assert "> **Fake Provider · describe" in markdown
+    assert markdown.startswith("# what is this?\n")
+    assert "**User:**\n\nwhat is this?\n\n![image](photo.png)" in markdown
+    assert "**Assistant:**\n\n> **Thinking**\n> Let me think.\n\nA cat.\n\n_Fake Provider · describe" in markdown
     document = json.loads(to_json(HISTORY))
-    assert document["messages"][0] == {"role": "user", "text": "what is this?", "images": ["photo.png"]}
-    assert document["messages"][2] == {"role": "assistant", "text": "A cat.", "images": []}
-    assert document["messages"][1]["title"] == "Thinking"
+    assert document["title"] == "what is this?"
+    assert document["messages"] == [
+        {"role": "user", "text": "what is this?", "images": ["photo.png"]},
+        {"role": "assistant", "text": "A cat.", "images": [], "blocks": [{"title": "Thinking", "text": "Let me think."}],
+         "caption": "Fake Provider · describe · 0.10 s to first token"}]
     assert json.loads(to_json([]))["messages"] == []
+
+
+def test_export_holds_only_real_messages_with_captions_and_errors_as_their_notes():
+    history = [
+        {"role": "user", "content": {"path": "/tmp/u/cat.png"}}, _page("user", "tell me a joke"),  # files, then text
+        _page("assistant", "Why did the cat sit on the laptop?"),
+        _page("assistant", "", "Fake Provider · echo · 0.00 s to first token", id="choices:{}"),
+        _page("user", "another"),
+        _page("assistant", "", "⚠️ Fake Provider: service unavailable"),  # failed before any answer
+        _page("user", "stopped before it began"),
+        _page("assistant", "", "Waiting for the first token…", status="pending"),
+        _page("user", "and a third"),
+    ]
+    messages = json.loads(to_json(history, error_mark="⚠️"))["messages"]
+    assert messages == [
+        {"role": "user", "text": "tell me a joke", "images": ["cat.png"]},
+        {"role": "assistant", "text": "Why did the cat sit on the laptop?", "images": [],
+         "caption": "Fake Provider · echo · 0.00 s to first token"},
+        {"role": "user", "text": "another", "images": []},
+        {"role": "assistant", "text": "", "images": [], "error": "⚠️ Fake Provider: service unavailable"},
+        {"role": "user", "text": "stopped before it began", "images": []},
+        {"role": "user", "text": "and a third", "images": []},
+    ]
+    markdown = to_markdown(history, error_mark="⚠️")
+    assert "> ⚠️ Fake Provider: service unavailable" in markdown and "Waiting" not in markdown
+
+
+def test_exported_files_are_named_after_the_title_and_date():
+    from ui.export import MAX_NAME_CHARS, conversation_title, export_filename
+
+    day = time.strptime("2026-11-22", "%Y-%m-%d")
+    assert export_filename("Tell me a joke!", "md", day) == "tell-me-a-joke-2026-11-22.md"
+    assert export_filename("../../etc/passwd <script>", "json", day) == "etc-passwd-script-2026-11-22.json"
+    assert export_filename("Crème brûlée, s'il vous plaît", "md", day) == "creme-brulee-s-il-vous-plait-2026-11-22.md"
+    assert export_filename("日本語", "md", day) == "conversation-2026-11-22.md"
+    long = export_filename("word " * 100, "md", day)
+    assert long.endswith("-2026-11-22.md") and len(long) <= MAX_NAME_CHARS + len("-2026-11-22.md")
+    assert export_filename("x" * 500, "md", day) == "x" * MAX_NAME_CHARS + "-2026-11-22.md"
+    assert conversation_title([_page("user", "  **Tell**  me\na joke")]) == "**Tell** me"
+    assert conversation_title([]) == "Conversation"
+    assert len(conversation_title([_page("user", "y" * 500)])) == 100
+
+
+def test_export_writes_a_named_file():
+    from ui.chat import _export
+
+    history = [_page("user", "Tell me a joke"), _page("assistant", "No."), _page("assistant", "", "P · m")]
+    path = Path(_export(history, "json")["value"])
+    assert re.fullmatch(r"tell-me-a-joke-\d{4}-\d{2}-\d{2}\.json", path.name)
+    assert [m["role"] for m in json.loads(path.read_text())["messages"]] == ["user", "assistant"]
 
 
 class _Gone(Provider):

@@ -15,7 +15,7 @@ from playground.service import Turn, describe_error
 from providers import Capability, ImageOutput, Message, PlaygroundError
 
 from .context import AppContext
-from .export import to_json, to_markdown
+from .export import conversation_title, export_filename, to_json, to_markdown
 from .frames import frames
 from .images import playground_folder, save_image_bytes, track_in_cache
 from .inert import html_text, markdown_link, markdown_text, neutralise_continuation, neutralise_markdown
@@ -86,8 +86,9 @@ def _export(history: list[Any] | None, kind: str) -> dict:
     if not history:
         gr.Warning("There is nothing to export yet: the conversation is empty.")
         return gr.update(value=None, visible=False)
-    text = to_markdown(history) if kind == "md" else to_json(history)
-    path = Path(tempfile.mkdtemp(prefix="conversation-", dir=_exports_folder())) / f"conversation.{kind}"
+    title = conversation_title(history)
+    text = (to_markdown if kind == "md" else to_json)(history, title, error_mark=ERROR_MARK)
+    path = Path(tempfile.mkdtemp(prefix="conversation-", dir=_exports_folder())) / export_filename(title, kind)
     path.write_text(text, encoding="utf-8")
     track_in_cache(path)
     return gr.update(value=str(path), visible=True)
