@@ -243,3 +243,23 @@ def test_stop_marks_what_was_still_pending_as_stopped():
     assert marked[0] is answer  # the answer so far stays as it is
     assert [(m.metadata["title"], m.metadata["status"], m.content) for m in marked[1:]] == [
         (STOPPED, "done", "")] * 2
+
+
+def test_a_phi4_column_in_compare_describes_phi4_not_another_providers_token(monkeypatch):
+    import gradio as gr
+
+    from providers.huggingface.provider import HuggingFaceProvider
+    from providers.spaces.phi4 import Phi4Provider
+    from ui.compare_tab import build_compare_tab
+    from ui.context import AppContext
+
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "o" * 30)  # the operator's token: Hugging Face is ready, listed first
+    ctx = AppContext(Registry([HuggingFaceProvider(), Phi4Provider(), FakeProvider()]), AppSettings.from_env())
+    assert ctx.registry.default_for(Capability.TEXT).id == "huggingface"
+    with gr.Blocks() as demo:
+        build_compare_tab(ctx)
+    dropdowns = [b for b in demo.blocks.values() if isinstance(b, gr.Dropdown)]
+    pairs = list(zip(dropdowns[0::2], dropdowns[1::2]))  # each column: provider, then model
+    hints = {provider.value: model.info for provider, model in pairs}
+    assert hints["phi4"] == Phi4Provider.note and hints["huggingface"].startswith(HuggingFaceProvider.note)
+    assert "token" not in Phi4Provider.note.lower() and "Space" in Phi4Provider.note

@@ -16,7 +16,7 @@ from .columns import WAITING, column_messages, column_stats, conversation_for, i
 from .context import AppContext, gradio_error
 from .frames import frames
 from .parameters import sampling_controls
-from .pickers import ModelPicker
+from .pickers import ModelPicker, model_dropdown_update
 
 
 @dataclass
@@ -129,10 +129,12 @@ def spread_over_providers(pool: list[Contender]) -> list[Contender]:
 
 
 def _preselect(picker: ModelPicker, registry: Registry, contender: Contender) -> None:
-    """Start a column on a given model, so the columns differ before anyone picks."""
+    """Start a column on a given model, so the columns differ before anyone picks; the model picker
+    (choices, free typing, the hint under it) is the one that provider's picker would show."""
     provider = registry.get(contender.provider)
-    models = provider.model_list(Capability.TEXT)
+    shown = model_dropdown_update(provider, Capability.TEXT, provider.model_list(Capability.TEXT), contender.model)
     picker.provider.value = provider.id
-    picker.model.choices = [(m, m) for m in models]
-    picker.model.value = contender.model
-    picker.model.allow_custom_value = provider.accepts_any_model
+    picker.model.choices = [(m, m) for m in shown["choices"]]
+    picker.model.value = shown["value"]
+    picker.model.allow_custom_value = shown["allow_custom_value"]
+    picker.model.info = shown["info"]

@@ -120,7 +120,8 @@ class Phi4Provider(SpaceProvider):
     url = "https://huggingface.co/spaces/microsoft/phi-4-multimodal"
     capabilities = frozenset({Capability.TEXT, Capability.VISION})
     models = {Capability.TEXT: [MODEL], Capability.VISION: [MODEL]}
-    note = "A ZeroGPU Space: visitors use their own quota; sign in for more."
+    note = ("Microsoft's Phi-4 multimodal on a public Hugging Face Space (ZeroGPU): it answers without "
+            "sign-in, and each use counts against your own daily ZeroGPU quota (signed-in users get more).")
 
     def __init__(self) -> None:
         self.space = Space(self.label, "PHI4_SPACE", DEFAULT_SPACE, per_visitor=True)
