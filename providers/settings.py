@@ -104,6 +104,8 @@ class OpenAICompatSettings(SettingsGroup):
     base_url: str = setting("OPENAI_COMPAT_BASE_URL", "", "The server's base URL (…/v1); unset hides the provider.")
     api_key: str = setting("OPENAI_COMPAT_API_KEY", "", "The server's key, if it needs one.")
     models: tuple[str, ...] = setting("OPENAI_COMPAT_MODELS", (), "Models to offer when the server does not list them.")
+    vision_model: str = setting("OPENAI_COMPAT_VISION_MODEL", "Qwen/Qwen2.5-VL-7B-Instruct",
+                                "Vision chat's default model; absent from the server's list, a listed vision model.")
     models_ttl: float = setting("OPENAI_COMPAT_MODELS_TTL", 300.0, "Seconds the server's model list is kept.",
                                 minimum=1.0)
 

@@ -119,6 +119,31 @@ async def test_vision_sends_images_as_data_urls(server, provider):
     assert parts[1] == {"type": "image_url", "image_url": {"url": image.data_url()}}
 
 
+async def test_vision_defaults_to_a_vision_model(server, provider, monkeypatch):
+    monkeypatch.delenv("OPENAI_COMPAT_VISION_MODEL", raising=False)
+    monkeypatch.setattr(server, "openai_models", ["served/text-only", "served/Qwen2.5-VL-3B", "served/llava-x"])
+    assert provider.default_model(Capability.VISION) == "Qwen/Qwen2.5-VL-7B-Instruct"  # list unknown: the setting
+    await provider.list_models(Capability.VISION)
+    assert provider.default_model(Capability.TEXT) == "served/text-only"
+    assert provider.default_model(Capability.VISION) == "served/Qwen2.5-VL-3B"  # the setting's model is absent
+    monkeypatch.setenv("OPENAI_COMPAT_VISION_MODEL", "served/llava-x")
+    assert provider.default_model(Capability.VISION) == "served/llava-x"  # listed: the operator's choice
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="PNG")
+    request = ChatRequest([Message("user", "what?", [prepare_image(buffer.getvalue())])], "",
+                          capability=Capability.VISION)
+    assert text_of(await collect(provider, request)) == "I got 1 image(s) about what?"
+    assert server.calls("/v1/chat")[-1].body["model"] == "served/llava-x"  # an empty model: the vision default
+
+
+async def test_vision_default_without_a_vision_model_listed(server, provider, monkeypatch):
+    monkeypatch.setenv("OPENAI_COMPAT_VISION_MODEL", "my/vision-model")
+    monkeypatch.setattr(server, "openai_models", ["served/model-a", "served/model-b"])
+    await provider.list_models(Capability.VISION)
+    assert provider.default_model(Capability.VISION) == "my/vision-model"  # never a text model by default
+
+
 @pytest.mark.parametrize("model, error, words, partial", [
     ("status-401", AuthRequiredError, "OPENAI_COMPAT_API_KEY", []),
     ("malformed", ProtocolError, "malformed line", ["Hello", " from"]),

@@ -2,7 +2,9 @@
 
 Present when the operator sets `OPENAI_COMPAT_BASE_URL` (visitors cannot choose the
 URL); `OPENAI_COMPAT_API_KEY` is its key (a placeholder otherwise; a Hugging Face
-token is never sent here). Models come from the server's `/v1/models`, cached.
+token is never sent here). Models come from the server's `/v1/models`, cached. Text
+chat defaults to the first one; vision chat to `OPENAI_COMPAT_VISION_MODEL`, or, when
+the known list lacks it, the first listed model whose id suggests vision.
 Continue sends `continue_final_message` (see `inference`): vLLM and TGI extend the
 last answer; servers that ignore the field answer it as a new turn.
 """
@@ -10,6 +12,7 @@ last answer; servers that ignore the field answer it as a new turn.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -26,6 +29,9 @@ from .clients import NO_KEY, Endpoint
 from .errors import Hints
 
 logger = logging.getLogger(__name__)
+
+#: Model ids that suggest a vision model (Qwen2.5-VL, InternVL, Llama-3.2-Vision, LLaVA, Pixtral, Gemma 3…).
+VISION_HINTS = re.compile(r"vl|vision|llava|pixtral|gemma-?3|multimodal|moondream|minicpm-v", re.IGNORECASE)
 
 
 def _base_url() -> str:
@@ -54,6 +60,17 @@ class OpenAICompatProvider(InferenceClientProvider):
     def model_list(self, capability: Capability) -> list[str]:
         """The models last fetched from the server, else OPENAI_COMPAT_MODELS (no network)."""
         return list(self._models.peek(_base_url()) or OpenAICompatSettings.current().models)
+
+    def default_model(self, capability: Capability) -> str:
+        """Text: the first model known. Vision: OPENAI_COMPAT_VISION_MODEL, unless the known list lacks
+        it and names a model that suggests vision (the first such one)."""
+        models = self.model_list(capability)
+        if capability is not Capability.VISION:
+            return models[0] if models else ""
+        configured = OpenAICompatSettings.current().vision_model
+        if not models or configured in models:
+            return configured
+        return next((m for m in models if VISION_HINTS.search(m)), configured)
 
     async def list_models(self, capability: Capability) -> list[str]:
         base = _base_url()
@@ -90,7 +107,9 @@ class OpenAICompatProvider(InferenceClientProvider):
 
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
         endpoint = self.endpoint(visitor)
-        model = request.model or next(iter(await self.list_models(request.capability)), "")
+        if not request.model:
+            await self.list_models(request.capability)
+        model = request.model or self.default_model(request.capability)
         if not model:
             raise ModelNotSupportedError(self.label, "no model chosen and the server lists none",
                                          hint="Type a model id, or set OPENAI_COMPAT_MODELS")
