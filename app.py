@@ -15,6 +15,9 @@ from ui.config import AppSettings  # noqa: E402
 setup_logging()
 demo = build_demo()
 
+#: Gradio's footer without its "Settings" link: the app's own Settings tab is the one place for settings.
+FOOTER_LINKS = ["api", "gradio", "runs"]
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the AI Model Playground.")
@@ -29,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         max_file_size=settings.max_upload_bytes,  # refused while receiving, before it is stored
         state_session_capacity=settings.max_sessions,  # Gradio's sessions, least recently used dropped
         css=CSS,
+        footer_links=FOOTER_LINKS,
     )
 
 
