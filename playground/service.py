@@ -338,7 +338,10 @@ def _snap(side: int | float | None, what: str) -> int:
 
 
 def describe_error(exc: BaseException) -> str:
-    """The message a person sees for any failure."""
+    """The message a visitor sees for any failure; a provider's failure is logged as the operator reads it
+    (the service's detail and any setting to check), which the visitor's message never names."""
+    if isinstance(exc, ProviderError):
+        logger.info("Shown to a visitor: %s", exc)
     if isinstance(exc, PlaygroundError):
         return exc.user_message
     return f"Unexpected error: {type(exc).__name__}"

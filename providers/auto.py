@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from .base import Availability, Capability, ChatRequest, Provider, ProviderState
-from .errors import NotConfiguredError, PlaygroundError, UnavailableError, internal_error
+from .errors import NotConfiguredError, PlaygroundError, ProtocolError, UnavailableError, internal_error
 from .events import Attribution, ChatEvent, Finish, ImageOutput, ReasoningDelta, Status, TextDelta
 from .registry import Registry, select_by_setting
 from .session import Visitor
@@ -25,16 +25,30 @@ from .streams import aclose_quietly
 logger = logging.getLogger(__name__)
 
 class AllProvidersFailedError(UnavailableError):
-    """Every provider Auto tried failed; `failures` holds each one's message."""
+    """Every provider Auto tried failed; `errors` holds each one's error.
+
+    The visitor reads one short line (how many were tried, and the first cause); the log reads them all.
+    """
 
     summary = "no provider could answer"
 
-    def __init__(self, provider: str, failures: list[str]) -> None:
-        self.failures = list(failures)
-        super().__init__(provider, "; ".join(self.failures))
+    def __init__(self, provider: str, errors: list[PlaygroundError]) -> None:
+        self.errors = list(errors)
+        super().__init__(provider, "; ".join(str(e) for e in self.errors))
+
+    @property
+    def failures(self) -> list[str]:
+        """Each provider's failure as the visitor reads it."""
+        return [e.user_message for e in self.errors]
 
     def _compose(self) -> str:
-        return "\n".join([f"{self.provider}: {self.summary}."] + [f"- {f}" for f in self.failures])
+        return "\n".join([f"{self.provider}: {self.summary}."] + [f"- {e}" for e in self.errors])
+
+    @property
+    def user_message(self) -> str:
+        count = len(self.errors)
+        first = self.errors[0].user_message if self.errors else "none is configured."
+        return f"{self.provider} tried {count} provider{'' if count == 1 else 's'}; none answered: {first}"
 
 
 class AutoProvider(Provider):
@@ -74,7 +88,7 @@ class AutoProvider(Provider):
         if not candidates:
             raise NotConfiguredError(self.label, "no working provider is configured for text chat",
                                      hint="Configure a provider or list some in AUTO_PROVIDERS")
-        failures: list[str] = []
+        failures: list[PlaygroundError] = []
         for provider in candidates:
             model = provider.default_model(Capability.TEXT)
             attempt = replace(request, model=model, capability=Capability.TEXT)
@@ -101,18 +115,18 @@ class AutoProvider(Provider):
                 if started:
                     raise
                 logger.info("Auto: %s failed (%s); trying the next provider", provider.label, exc)
-                failures.append(exc.user_message)
+                failures.append(exc)
                 continue
             except Exception as exc:
                 if started:
                     raise
-                failures.append(internal_error(provider.label, exc).user_message)
+                failures.append(internal_error(provider.label, exc))
                 continue
             finally:
                 await aclose_quietly(stream)
             if started:
                 return
-            failures.append(f"{provider.label}: the service returned an empty answer")
+            failures.append(ProtocolError(provider.label, "the service returned an empty answer", cause="empty"))
         raise AllProvidersFailedError(self.label, failures)
 
 

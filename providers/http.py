@@ -104,18 +104,20 @@ def transport_error(provider: str, exc: BaseException, *, started: bool = False,
     partial answer stays); `target` names what was called ("the Space at ...").
     """
     if isinstance(exc, _TIMEOUTS):
-        return UnavailableError(provider, f"timed out waiting for {target}", hint="It may be busy; try again later")
+        return UnavailableError(provider, f"timed out waiting for {target}", hint="It may be busy; try again later",
+                                cause="timeout")
     if isinstance(exc, _kinds("HTTPStatusError")):
         return status_error(provider, exc.response)
     if isinstance(exc, _kinds("DecodingError")):
         return ProtocolError(provider, f"the answer from {target} could not be decoded")
     if started:
-        return UnavailableError(provider, "the connection dropped mid-answer")
+        return UnavailableError(provider, "the connection dropped mid-answer", cause="dropped")
     if isinstance(exc, _CONNECT):
-        return UnavailableError(provider, f"could not connect to {target}")
+        return UnavailableError(provider, f"could not connect to {target}", cause="unreachable")
     if isinstance(exc, _DROPPED):
-        return UnavailableError(provider, f"the connection to {target} dropped before it answered")
-    return UnavailableError(provider, f"the request to {target} failed ({type(exc).__name__})")
+        return UnavailableError(provider, f"the connection to {target} dropped before it answered",
+                                cause="unreachable")
+    return UnavailableError(provider, f"the request to {target} failed ({type(exc).__name__})", cause="unreachable")
 
 
 async def _raise_for_status(provider: str, response: httpx.Response, advice: Advice) -> None:

@@ -72,9 +72,9 @@ def test_chat_accepts_alias_default_model_and_system_prompt(client):
     ({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]},
      "must end with a user message"),
     ({"provider": "nope"}, "Unknown provider 'nope'"),
-    ({"model": "gpt-17"}, "Fake Provider: model not supported"),
-    ({"messages": [{"role": "user", "content": "fail:rate"}]}, "Fake Provider: rate limited"),
-    ({"messages": [{"role": "user", "content": "fail-mid:down"}]}, "Fake Provider: service unavailable"),
+    ({"model": "gpt-17"}, "Fake Provider cannot use this model ('gpt-17' is not offered"),
+    ({"messages": [{"role": "user", "content": "fail:rate"}]}, "Fake Provider is busy (rate limited): try again"),
+    ({"messages": [{"role": "user", "content": "fail-mid:down"}]}, "Fake Provider is unavailable right now (scripted down)"),
     ({"messages": [{"role": "robot", "content": "x"}]}, "Unknown message role"),
 ])
 def test_chat_failures_are_clear_app_errors(client, kwargs, expected):
@@ -156,7 +156,7 @@ def test_image_random_seed_is_reported_and_sizes_clamped(client):
 
 
 def test_image_errors_are_clear(client):
-    with pytest.raises(AppError, match="Fake Provider: sign-in required"):
+    with pytest.raises(AppError, match="Fake Provider refused this app's access: pick another provider"):
         client.predict(prompt="fail:auth", provider="fake", model="pattern", negative_prompt="", width=256,
                        height=256, steps=4, guidance=3.5, seed=1, api_name="/image")
     with pytest.raises(AppError, match="empty"):

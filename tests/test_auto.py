@@ -129,13 +129,19 @@ async def test_all_failing_gives_one_message_naming_each(setup, monkeypatch):
     text, _, error = await _collect(auto, _request("fail:rate #500"))
     assert text == ""
     assert isinstance(error, AllProvidersFailedError)
-    assert str(error) == (
+    assert str(error) == (  # the log reads every cause, with the services' own words
         "Auto: no provider could answer.\n"
         "- H2o: service unavailable (could not connect to the service)\n"
         "- FlowGPT: service unavailable (scripted 500)\n"
         "- Fake Provider: rate limited (scripted rate). Wait a moment and try again"
     )
-    assert len(error.failures) == 3 and len(flow_state.requests) == 1
+    assert error.user_message == (  # the visitor reads one short line: the count and the first cause
+        "Auto tried 3 providers; none answered: H2o could not be reached: it may be asleep or offline. "
+        "Try again in a minute or pick another provider.")
+    assert error.failures[1:] == [
+        "FlowGPT is having trouble (server error): try again in a minute or pick another provider.",
+        "Fake Provider is busy (rate limited): try again in a minute."]
+    assert len(flow_state.requests) == 1
 
 
 async def test_stopping_auto_stops_the_provider(setup):
@@ -195,8 +201,7 @@ def test_chat_endpoint_end_to_end(setup, monkeypatch):
             with pytest.raises(AppError) as info:
                 client.predict(messages=[{"role": "user", "content": "#429 both"}], **args)
             message = str(info.value)
-            assert "Auto: no provider could answer" in message
-            assert "H2o: rate limited" in message and "FlowGPT: rate limited" in message
+            assert message == "Auto tried 2 providers; none answered: H2o is busy (rate limited): try again in 7 s."
         finally:
             client.close()
     assert h2o_state.deleted == h2o_state.created and len(h2o_state.created) == 4

@@ -56,8 +56,8 @@ async def test_a_failing_column_leaves_the_others_intact(monkeypatch):
     slow, broken, unknown, echo = frames[-1]
     assert slow["reply"] == echo["reply"] == "Echo: hello you"
     assert slow["error"] is None and echo["error"] is None
-    assert broken["reply"] == "partial answer " and "service unavailable" in broken["error"]
-    assert unknown["reply"] == "" and "model not supported" in unknown["error"]
+    assert broken["reply"] == "partial answer " and "Fake Provider is unavailable right now" in broken["error"]
+    assert unknown["reply"] == "" and "Fake Provider cannot use this model" in unknown["error"]
     assert unknown["seconds"] is None
     # The slow column was still streaming after the others had failed.
     assert any(f[1]["done"] and f[2]["done"] and not f[0]["done"] for f in frames)
@@ -132,7 +132,7 @@ def test_compare_runs_targets_concurrently_and_keeps_a_failure_to_its_column(cli
     assert [c["reply"] for c in final] == ["gathered 4"] * 4
     final = _compare(client, "hi", [{"provider": "fake", "model": "broken"}, {"provider": "nope"},
                                     {"provider": "fake", "model": "echo"}]).result(timeout=30)
-    assert "service unavailable" in final[0]["error"] and final[0]["reply"] == "partial answer "
+    assert "Fake Provider is unavailable right now" in final[0]["error"] and final[0]["reply"] == "partial answer "
     assert "Unknown provider 'nope'" in final[1]["error"]
     assert final[2] == {**final[2], "reply": "Echo: hi", "error": None}
 

@@ -320,3 +320,64 @@ async def test_a_bug_while_reading_a_real_stream_is_an_internal_error(monkeypatc
                     pass
         await provider._pool.aclose()
     assert any(isinstance(r.exc_info[1], KeyError) for r in caplog.records if r.exc_info)
+
+
+# -- one wording per cause, for the visitor ------------------------------------------------------------
+HF_ADVICE = Advice(credential="Hugging Face token", gone="leave HF_INFERENCE_BASE_URL unset")
+
+
+@pytest.mark.parametrize("error, message", [
+    (AuthRequiredError("Hugging Face", "no Hugging Face token", credential="Hugging Face token", sent=False,
+                       hint="ask the operator to set HF_TOKEN"),
+     "Hugging Face needs you to sign in: add your token in Settings."),
+    (error_for_status("Hugging Face", 401, "Invalid credentials", advice=HF_ADVICE),
+     "Hugging Face refused your token: check it in Settings."),
+    (error_for_status("OpenAI-compatible server", 401, advice=Advice(auth="Check OPENAI_COMPAT_API_KEY")),
+     "OpenAI-compatible server refused this app's access: pick another provider."),
+    (error_for_status("H2o", 429, retry_after="30"), "H2o is busy (rate limited): try again in 30 s."),
+    (error_for_status("H2o", 429), "H2o is busy (rate limited): try again in a minute."),
+    (error_for_status("X", 500, "Traceback: boom"),
+     "X is having trouble (server error): try again in a minute or pick another provider."),
+    (error_for_status("X", 503, retry_after="20"), "X is busy: try again in 20 s or pick another provider."),
+    (error_for_status("X", 504), "X did not answer in time: it may be busy. Try again in a minute or pick "
+                                 "another provider."),
+    (error_for_status("X", 410, advice=HF_ADVICE), "X no longer serves this model: pick another model or provider."),
+    (error_for_status("X", 402, advice=Advice(payment="Add credits at https://example.org/billing")),
+     "X has no credits left for this account: add credits at https://example.org/billing."),
+    (error_for_status("X", 400, "prompt too long"), "X refused the request (prompt too long): change it or pick "
+                                                    "another model."),
+    (NotConfiguredError("OpenAI-compatible server", "OPENAI_COMPAT_BASE_URL is not set"),
+     "OpenAI-compatible server is not set up on this app: pick another provider."),
+    (InternalError("X"), "X failed because of a bug in the playground (it is logged): try again or pick "
+                         "another provider."),
+])
+def test_each_cause_reads_one_way_for_the_visitor(error, message):
+    assert error.user_message == message
+
+
+def test_operator_settings_reach_the_log_never_the_visitor():
+    for error in (AuthRequiredError("Hugging Face", "no token", hint="ask the operator to set HF_TOKEN"),
+                  error_for_status("X", 410, advice=HF_ADVICE),
+                  ModelNotSupportedError("X", "raw text needs TGI", hint="Set HF_INFERENCE_API=chat"),
+                  UnavailableError("X", "HF_HUB_OFFLINE is on")):
+        assert "HF_" in str(error)  # the operator's reading (logs)
+        assert "HF_" not in error.user_message and "_" not in error.user_message
+
+
+def test_only_a_credential_the_visitor_can_give_leads_to_settings():
+    assert error_for_status("Hugging Face", 401, advice=HF_ADVICE).needs_credential
+    assert AuthRequiredError("HuggingChat", credential="HuggingChat cookie", sent=False).needs_credential
+    assert not error_for_status("H2o", 401).needs_credential  # nothing in Settings would fix it
+    assert not RateLimitedError("X").needs_credential and not InputError("empty").needs_credential
+
+
+@pytest.mark.parametrize("library", CLIENT_LIBRARIES)
+async def test_a_transport_failure_reads_the_same_for_a_service_and_a_space(library, flaky):
+    refused = await _failure(library, f"http://127.0.0.1:{free_port()}/")
+    timed_out = await _failure(library, flaky + "/stall", read=0.3)
+    for exc, message in ((refused, "could not be reached: it may be asleep or offline. Try again in a minute or "
+                                   "pick another provider."),
+                         (timed_out, "did not answer in time: it may be busy. Try again in a minute or pick "
+                                     "another provider.")):
+        assert transport_error("H2o", exc).user_message == f"H2o {message}"
+        assert space_error("FLUX.1 [schnell]", exc, "owner/space").user_message == f"FLUX.1 [schnell] {message}"

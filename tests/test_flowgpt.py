@@ -187,7 +187,7 @@ def test_chat_endpoint_end_to_end(flow):
             reply = client.predict(messages=[{"role": "user", "content": "hi from the api"}], model="gemini",
                                    **args)
             assert reply == "google-gemini says: hi from the api"
-            with pytest.raises(AppError, match="FlowGPT: service unavailable"):
+            with pytest.raises(AppError, match="FlowGPT is having trouble \\(server error\\)"):
                 client.predict(messages=[{"role": "user", "content": "#500"}], model="", **args)
         finally:
             client.close()

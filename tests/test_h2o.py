@@ -217,7 +217,7 @@ def test_chat_endpoint_end_to_end(h2o):
                                    model="", system_prompt="", temperature=0.7, max_tokens=100, top_p=0.9,
                                    api_name="/chat")
             assert reply == "You said: hi from the api"
-            with pytest.raises(AppError, match="H2o: rate limited"):
+            with pytest.raises(AppError, match="H2o is busy \\(rate limited\\): try again in 7 s"):
                 client.predict(messages=[{"role": "user", "content": "#429"}], provider="h2o", model="",
                                system_prompt="", temperature=0.7, max_tokens=100, top_p=0.9, api_name="/chat")
         finally:

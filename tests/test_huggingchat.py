@@ -453,7 +453,7 @@ def test_chat_end_to_end_through_the_api(api, server):
     assert [s.data["inputs"] for s in sends] == ["hello", "again", "bob here"]
     assert sends[0].path == sends[1].path != sends[2].path
     assert [s.cookie_header for s in sends] == [f"hf-chat={ALICE}"] * 2 + [f"hf-chat={BOB}"]
-    with pytest.raises(AppError, match="hf-chat cookie"):
+    with pytest.raises(AppError, match="HuggingChat needs you to sign in: add your cookie in Settings"):
         api(None).predict(messages=[{"role": "user", "content": "hi"}], **CHAT)
 
 

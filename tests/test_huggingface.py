@@ -412,7 +412,7 @@ def test_app_endpoints_end_to_end(server, monkeypatch, tmp_path):
             assert job.result(timeout=60) == "Hello from local/chat-model: hi there"
             assert server.calls("/v1/chat")[-1].authorization == "Bearer hf_apiCallerToken1234"
 
-            dropped = r"Hugging Face: service unavailable \(the connection dropped mid-answer\)"
+            dropped = r"Hugging Face stopped mid-answer \(the connection dropped\): try again"
             with pytest.raises(AppError, match=dropped):
                 client.predict(messages=[{"role": "user", "content": "x"}], provider="huggingface", model="cut",
                                system_prompt="", temperature=0.7, max_tokens=64, top_p=0.9, api_name="/chat")

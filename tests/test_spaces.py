@@ -452,7 +452,9 @@ def test_error_mapping_for_failures_a_local_space_cannot_show():
     assert isinstance(space_error("S", AuthenticationError("no")), AuthRequiredError)
     assert isinstance(space_error("S", TooManyRequestsError("slow down")), RateLimitedError)
     assert "queue is full" in str(space_error("S", QueueError("Queue is full! Please try again.")))
-    assert str(space_error("S", AppError("<b>Bad</b> input"))) == "S: service unavailable (the Space reported: Bad input)"
+    assert str(space_error("S", AppError("<b>Bad</b> input"))) == "S: service unavailable (Bad input)"
+    assert space_error("S", AppError("<b>Bad</b> input")).user_message == (
+        "S reported a problem (Bad input): try again or pick another provider.")
 
 
 def test_credentials_only_go_to_spaces_or_this_machine():
@@ -514,7 +516,7 @@ def test_app_chat_vision_and_image_end_to_end(app_url, logs, tmp_path):
         assert (info["provider"], info["model"], info["seed"]) == ("flux-dev", "FLUX.1-dev", 9)
         assert logs["dev"].of("/infer")[0]["ip_token"] == "ip-app-alice"
 
-        with pytest.raises(AppError, match="FLUX.1 schnell \\(Space\\): rate limited"):
+        with pytest.raises(AppError, match="FLUX.1 schnell \\(Space\\) has used up the free GPU quota: try again in 65 s"):
             alice.predict(prompt="quota", provider="flux-schnell", model="", negative_prompt="", width=256,
                           height=256, steps=2, guidance=None, seed=1, api_name="/image")
     finally:

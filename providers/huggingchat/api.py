@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from ..credentials import HUGGINGCHAT_COOKIE
 from ..errors import Advice, AuthRequiredError, ModelNotSupportedError, ProtocolError
 from ..http import default_timeout, open_stream, response_lines, shared_client
 
@@ -120,12 +121,13 @@ class ChatUiSession:
     async def _open(self, method: str, path: str, *, accept: str = "application/json",
                     **kwargs: Any) -> AsyncIterator[httpx.Response]:
         """A 2xx response from `{base}{path}`; sign-in failures carry the how-to hint."""
-        advice = Advice(auth=self.sign_in_hint, forbidden=self.sign_in_hint)
+        advice = Advice(auth=self.sign_in_hint, forbidden=self.sign_in_hint, credential=HUGGINGCHAT_COOKIE.label)
         async with open_stream(self.label, method, self.base + path, client=shared_client(), advice=advice,
                                headers=self._headers(accept), timeout=default_timeout(), **kwargs) as response:
             if 300 <= response.status_code < 400:
                 raise AuthRequiredError(self.label, "the service redirected to its sign-in page",
-                                        status=response.status_code, hint=self.sign_in_hint)
+                                        status=response.status_code, hint=self.sign_in_hint,
+                                        credential=HUGGINGCHAT_COOKIE.label)
             yield response
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -133,7 +133,8 @@ class HuggingChatProvider(Provider):
                 raw = shared
         cookie = cookie_value(raw or "")
         if not cookie:
-            raise AuthRequiredError(self.label, "no hf-chat cookie was given", hint=self.sign_in_hint())
+            raise AuthRequiredError(self.label, "no hf-chat cookie was given", hint=self.sign_in_hint(),
+                                    credential=HUGGINGCHAT_COOKIE.label, sent=False)
         register_secret(cookie)
         return cookie
 

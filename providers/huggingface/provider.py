@@ -146,7 +146,8 @@ class HuggingFaceProvider(InferenceClientProvider):
             token = HF_TOKEN.value_for(visitor)
             if not token:
                 hint = NO_TOKEN_HINT if shared_credentials_allowed() else NO_SHARED_TOKEN_HINT
-                raise AuthRequiredError(self.label, "no Hugging Face token", hint=hint)
+                raise AuthRequiredError(self.label, "no Hugging Face token", hint=hint, credential=HF_TOKEN.label,
+                                        sent=False)
             key = token
         else:  # a self-hosted server: never the HF token
             key = HuggingFaceSettings.current().api_key or NO_KEY
@@ -158,6 +159,7 @@ class HuggingFaceProvider(InferenceClientProvider):
             auth=("Check HF_INFERENCE_API_KEY for this server" if self_hosted
                   else f"Check your Hugging Face token, or create one at {TOKENS_URL}"),
             payment="Your Hugging Face credits are used up: see https://huggingface.co/settings/billing",
+            credential="" if self_hosted else HF_TOKEN.label,
             gated_url=f"{hub_endpoint()}/{split_model(model)[0]}",
             gone=("This server no longer offers that API; the old api-inference.huggingface.co host was "
                   "retired: leave HF_INFERENCE_BASE_URL unset to use the Inference Providers router"),

@@ -30,6 +30,7 @@ from huggingface_hub.errors import (
     ValidationError,
 )
 
+from ..credentials import HF_TOKEN
 from ..errors import (
     Advice,
     AuthRequiredError,
@@ -65,11 +66,14 @@ class Hints:
     payment: str = ""
     gated_url: str = ""  # the model's page, where gated terms are accepted
     gone: str = ""
+    #: The visitor's credential that fixes a 401 ("Hugging Face token"); "" when it is the app's own key.
+    credential: str = ""
 
     def advice(self, model: str) -> Advice:
         """These hints as inputs of the classifier."""
         return Advice(
             auth=self.auth, payment=self.payment, gone=self.gone, busy="Try again in a minute",
+            credential=self.credential,
             forbidden=f"If {model} is gated, accept its terms at {self.gated_url}" if self.gated_url else "",
             unknown_model="Check the model id, or pick one from the list",
         )
@@ -91,7 +95,8 @@ def library_refusal(label: str, exc: ValueError) -> ProviderError | None:
     if _UNKNOWN_PROVIDER.search(text):
         return NotConfiguredError(label, text, hint="Check HF_INFERENCE_PROVIDER")
     if _NOT_AN_HF_KEY.search(text):
-        return AuthRequiredError(label, "the router needs a Hugging Face token", hint=f"Create one at {TOKENS_URL}")
+        return AuthRequiredError(label, "the router needs a Hugging Face token", hint=f"Create one at {TOKENS_URL}",
+                                 credential=HF_TOKEN.label, sent=False)
     if _NOT_TGI.search(text):
         return ModelNotSupportedError(label, "the server cannot stream raw text generation (it is not TGI)",
                                       hint="Set HF_INFERENCE_API=chat")
@@ -123,11 +128,11 @@ def map_error(label: str, exc: BaseException, *, model: str, started: bool, hint
     if isinstance(exc, ValidationError):
         return BadRequestError(label, str(exc)[:200])
     if isinstance(exc, OverloadedError):
-        return UnavailableError(label, "the model is overloaded", hint="Try again in a moment")
+        return UnavailableError(label, "the model is overloaded", hint="Try again in a moment", cause="busy")
     if isinstance(exc, TextGenerationError):
         return ProtocolError(label, f"the service reported an error: {str(exc)[:200]}")
     if isinstance(exc, OfflineModeIsEnabled):  # a ConnectionError: before the transport errors
-        return UnavailableError(label, "huggingface_hub offline mode is on (HF_HUB_OFFLINE)")
+        return NotConfiguredError(label, "huggingface_hub offline mode is on (HF_HUB_OFFLINE)")
     if isinstance(exc, TRANSPORT_ERRORS):
         return transport_error(label, exc, started=started)
     if raised_by_us(exc):

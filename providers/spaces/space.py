@@ -155,15 +155,15 @@ def space_error(label: str, exc: BaseException, source: str = "") -> ProviderErr
         if _QUOTA_RE.search(message):
             return RateLimitedError(
                 label, f"ZeroGPU quota used up: {message}", retry_after=_retry_after(message),
-                hint="Sign in with your Hugging Face account for a larger quota, or try again later")
+                hint="Sign in with your Hugging Face account for a larger quota, or try again later", cause="quota")
         if "has not enabled verbose error reporting" in message:
-            return UnavailableError(label, "the Space failed without saying why")
-        return UnavailableError(label, f"the Space reported: {message}")
+            return UnavailableError(label, "the Space failed without saying why", cause="reported")
+        return UnavailableError(label, message, cause="reported")
     if isinstance(exc, QueueError):
-        return UnavailableError(label, "the Space's queue is full", hint="Try again in a minute")
+        return UnavailableError(label, "the Space's queue is full", hint="Try again in a minute", cause="busy")
     if isinstance(exc, TooManyRequestsError):
         return RateLimitedError(label, "too many requests to the Space")
-    if isinstance(exc, AuthenticationError):
+    if isinstance(exc, AuthenticationError):  # a private Space: the Client never carries a visitor's token
         return AuthRequiredError(label, "the Space asked for credentials")
     if isinstance(exc, TRANSPORT_ERRORS):
         return transport_error(label, exc, target=f"the Space{where}")
@@ -179,18 +179,18 @@ def _value_error(label: str, text: str, where: str) -> ProviderError:
     if "invalid state" in lowered:
         state = text.rsplit(":", 1)[-1].split(".")[0].strip() or "not running"
         if "PAUSED" in text:
-            return UnavailableError(label, f"the Space{where} is paused by its owner")
-        return UnavailableError(label, f"the Space{where} is not running ({state})")
+            return UnavailableError(label, f"the Space{where} is paused by its owner", cause="unreachable")
+        return UnavailableError(label, f"the Space{where} is not running ({state})", cause="unreachable")
     if "building" in lowered or "starting" in lowered:
         return UnavailableError(label, f"the Space{where} is still building or starting",
-                                hint="Try again in a minute")
+                                hint="Try again in a minute", cause="starting")
     if "could not find space" in lowered:
         return NotConfiguredError(label, f"no such Space{where}", hint="Check the Space id in the settings")
     if "cannot find a function" in lowered:
         return ProtocolError(label, f"the Space's API changed: {_plain(text)}")
     if "could not fetch" in lowered:
-        return UnavailableError(label, f"the Space{where} did not answer")
-    return UnavailableError(label, f"the Space reported: {_plain(text)[:300]}")
+        return UnavailableError(label, f"the Space{where} did not answer", cause="unreachable")
+    return UnavailableError(label, _plain(text)[:300], cause="reported")
 
 
 # -- files -------------------------------------------------------------------------------
@@ -449,7 +449,7 @@ class Space:
         except asyncio.TimeoutError:
             raise UnavailableError(self.label, f"the Space at {source} did not answer within "
                                    f"{spaces_timeout():g} s", hint="It may be starting or building; "
-                                   "try again in a minute") from None
+                                   "try again in a minute", cause="timeout") from None
         except ProviderError:
             raise
         except Exception as exc:
@@ -504,7 +504,7 @@ class Space:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise UnavailableError(self.label, f"the Space did not finish within {spaces_timeout():g} s",
-                                           hint="It may be overloaded or stuck; try again later")
+                                           hint="It may be overloaded or stuck; try again later", cause="timeout")
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(finished.wait(), min(_POLL_SECONDS, remaining))
                 done = job.done()  # read before the outputs, so none that arrive as the job ends are skipped
@@ -571,7 +571,7 @@ class Space:
             return await asyncio.wait_for(asyncio.to_thread(_fetch, session.client, file, remaining), remaining)
         except (TimeoutError, asyncio.TimeoutError, httpx.TimeoutException):
             raise UnavailableError(self.label, f"the Space did not finish within {spaces_timeout():g} s",
-                                   hint="It may be overloaded or stuck; try again later") from None
+                                   hint="It may be overloaded or stuck; try again later", cause="timeout") from None
         except _Elsewhere:
             raise ProtocolError(self.label, f"{no_file} (it redirected to another site)") from None
         except _TooLarge:
