@@ -28,6 +28,11 @@ VOTES = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both
 
 VOTE_BUTTONS = {"a": "👈 A is better", "b": "👉 B is better", "tie": "🤝 Tie", "both_bad": "👎 Both are bad"}
 
+#: The panels' labels while the models are anonymous.
+ANONYMOUS = ("Model A", "Model B")
+#: Longest revealed panel label ("Provider · model").
+MAX_LABEL_CHARS = 80
+
 
 # -- blind arena -------------------------------------------------------------------------------
 def build_arena(ctx: AppContext) -> None:
@@ -35,8 +40,8 @@ def build_arena(ctx: AppContext) -> None:
                 "they were. Follow-ups go to the same pair until you vote; the next prompt starts a new battle.")
     battle = gr.State(None)
     with gr.Row(equal_height=False):
-        chat_a = gr.Chatbot(label="Model A", height=420, buttons=["copy"], layout="bubble", elem_id="arena-a")
-        chat_b = gr.Chatbot(label="Model B", height=420, buttons=["copy"], layout="bubble", elem_id="arena-b")
+        chat_a, chat_b = (gr.Chatbot(label=label, height=420, buttons=["copy"], layout="bubble",
+                                     elem_id=f"arena-{side}") for label, side in zip(ANONYMOUS, "ab"))
     prompt = gr.Textbox(label="Prompt", placeholder="Ask both models…", lines=1, max_lines=12,
                         elem_id="arena-prompt")
     with gr.Row():
@@ -80,7 +85,7 @@ def build_arena(ctx: AppContext) -> None:
             raise gradio_error(exc) from exc
         shown = [list(h) + [{"role": "user", "content": prompt}] for h in histories]
         no_votes = [gr.update(interactive=False)] * len(votes)
-        yield shown + [state, ""] + no_votes
+        yield [gr.update(value=h, label=label) for h, label in zip(shown, ANONYMOUS)] + [state, ""] + no_votes
         columns: list[Column] = []
         async for columns in frames(compare(ctx.playground, jobs, visitor=visitor, scope="arena"), ctx.pacer):
             yield [shown[i] + column_messages(c, anonymous=True) for i, c in enumerate(columns)] + [
@@ -91,7 +96,7 @@ def build_arena(ctx: AppContext) -> None:
     def vote(outcome: str, state: dict | None, request: gr.Request) -> list:
         if not state or state.get("voted"):
             gr.Warning("Send a prompt to start a battle first.")
-            return [gr.update()] * (3 + len(votes))
+            return [gr.update()] * (5 + len(votes))
         current = Battle.from_dict(state)
         try:
             arena.vote(current, outcome, ctx.visitor(request))
@@ -99,7 +104,8 @@ def build_arena(ctx: AppContext) -> None:
             raise gradio_error(exc) from exc
         return [{**state, "voted": True},
                 _reveal(ctx.registry, current.a, current.b, outcome, state.get("errors") or {}),
-                standings()] + [gr.update(interactive=False)] * len(votes)
+                standings()] + [gr.update(interactive=False)] * len(votes) + [
+                gr.update(label=_panel_label(ctx.registry, c)) for c in (current.a, current.b)]
 
     def voter(outcome: str):
         def cast(state: dict | None, request: gr.Request) -> list:
@@ -123,9 +129,10 @@ def build_arena(ctx: AppContext) -> None:
     stop.click(stopped, [battle, chat_a, chat_b], [send, stop, *votes, chat_a, chat_b], cancels=[running],
                api_visibility="private", queue=False, show_progress="hidden")
     for key, button in buttons.items():
-        button.click(voter(key), battle, [battle, reveal, table] + votes,
+        button.click(voter(key), battle, [battle, reveal, table] + votes + [chat_a, chat_b],
                      api_visibility="private", show_progress="hidden")
-    new.click(lambda: [[], [], None, ""] + [gr.update(interactive=False)] * len(votes), None,
+    new.click(lambda: [gr.update(value=[], label=label) for label in ANONYMOUS] + [None, ""]
+              + [gr.update(interactive=False)] * len(votes), None,
               [chat_a, chat_b, battle, reveal] + votes, api_visibility="private", queue=False,
               show_progress="hidden")
 
@@ -139,8 +146,18 @@ def _reveal(registry: Registry, a: Contender, b: Contender, outcome: str, errors
 
 
 def _name(registry: Registry, contender: Contender) -> str:
+    return f"{_provider_label(registry, contender)} · {markdown_code(contender.model)}"
+
+
+def _panel_label(registry: Registry, contender: Contender) -> str:
+    """"Provider · model" as a panel label after the vote: plain text (Gradio shows labels as text), one line,
+    bounded."""
+    label = " ".join(f"{_provider_label(registry, contender)} · {contender.model}".split())
+    return label if len(label) <= MAX_LABEL_CHARS else label[: MAX_LABEL_CHARS - 1] + "…"
+
+
+def _provider_label(registry: Registry, contender: Contender) -> str:
     try:
-        label = registry.get(contender.provider).label
+        return registry.get(contender.provider).label
     except PlaygroundError:
-        label = contender.provider
-    return f"{label} · {markdown_code(contender.model)}"
+        return contender.provider
