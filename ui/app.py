@@ -30,11 +30,62 @@ CSS = """
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
 """
 
-#: Builds the full link from the query the server chose and copies it (clipboard may be refused).
-COPY_LINK_JS = """(query) => {
+#: Builds the full link from the query the server chose and copies it. The feedback takes no room in
+#: the page: the button reads "Copied ✓" for two seconds; when the clipboard is refused, a small popover
+#: under the button shows the link, selected, to copy by hand (Escape or a click elsewhere closes it).
+COPY_LINK_JS = """async (query) => {
   const url = window.location.origin + window.location.pathname + (query || "");
-  if (navigator.clipboard) { navigator.clipboard.writeText(url).catch(() => {}); }
-  return url;
+  const button = document.getElementById("copy-link");
+  let copied = false;
+  try { await navigator.clipboard.writeText(url); copied = true; } catch (refused) { copied = false; }
+  document.getElementById("copy-link-popover")?.remove();
+  if (copied && button) {
+    const label = [...button.childNodes].find((n) => n.nodeType === Node.TEXT_NODE && n.nodeValue.trim());
+    if (label) {
+      clearTimeout(button._copiedTimer);
+      button.dataset.label = button.dataset.label || label.nodeValue;
+      button.style.minWidth = button.offsetWidth + "px";
+      label.nodeValue = "Copied ✓";
+      button._copiedTimer = setTimeout(() => {
+        label.nodeValue = button.dataset.label;
+        delete button.dataset.label;
+        button.style.minWidth = "";
+      }, 2000);
+    }
+  } else if (!copied) {
+    const pop = document.createElement("div");
+    pop.id = "copy-link-popover";
+    pop.setAttribute("role", "dialog");
+    pop.setAttribute("aria-label", "Link to this view");
+    const box = button ? button.getBoundingClientRect() : { bottom: 8, right: window.innerWidth - 8 };
+    Object.assign(pop.style, {
+      position: "fixed", zIndex: 1000, top: box.bottom + 6 + "px",
+      right: Math.max(8, window.innerWidth - box.right) + "px", width: "min(26rem, calc(100vw - 16px))",
+      padding: "8px", borderRadius: "8px", boxShadow: "0 4px 16px rgba(0,0,0,.2)",
+      background: "var(--background-fill-primary)", color: "var(--body-text-color)",
+      border: "1px solid var(--border-color-primary)", fontSize: "var(--text-sm)"});
+    const note = document.createElement("div");
+    note.textContent = "Copying was not allowed here; copy this link:";
+    const field = document.createElement("input");
+    field.readOnly = true;
+    field.value = url;
+    field.setAttribute("aria-label", "Link to this view");
+    Object.assign(field.style, {width: "100%", marginTop: "4px", font: "inherit", padding: "4px",
+                               background: "var(--input-background-fill)", color: "inherit",
+                               border: "1px solid var(--border-color-primary)", borderRadius: "4px"});
+    pop.append(note, field);
+    document.body.append(pop);
+    field.focus();
+    field.select();
+    const close = (event) => {
+      if (event.type === "keydown" ? event.key !== "Escape" : pop.contains(event.target)) return;
+      pop.remove();
+      document.removeEventListener("keydown", close, true);
+      document.removeEventListener("pointerdown", close, true);
+    };
+    document.addEventListener("keydown", close, true);
+    document.addEventListener("pointerdown", close, true);
+  }
 }"""
 
 
@@ -47,7 +98,8 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
                    if settings.cache_max_age else None) as demo:
         with gr.Row(equal_height=False):
             gr.Markdown(f"# {settings.title}\n{INTRO}")
-            copy_link = gr.Button("Copy link", size="sm", scale=0, min_width=110, variant="secondary")
+            copy_link = gr.Button("Copy link", size="sm", scale=0, min_width=110, variant="secondary",
+                                  elem_id="copy-link")
         link = gr.Textbox(label="Link to this tab, provider and model", visible=False, interactive=False,
                           elem_classes="playground-link")
         current_tab = gr.State("text")
@@ -119,16 +171,15 @@ def _wire_availability(ctx: AppContext, settings: SettingsTab, pickers: dict[str
 
 def _wire_copy_link(button: gr.Button, link: gr.Textbox, current_tab: gr.State,
                     pickers: dict[str, ModelPicker]) -> None:
+    """The server builds the query (the link box stays hidden); COPY_LINK_JS copies it and says so."""
     inputs = [current_tab] + [c for p in pickers.values() for c in (p.provider, p.model)]
     names = list(pickers)
 
-    def build_query(tab: str, *choices: str) -> dict:
+    def build_query(tab: str, *choices: str) -> str:
         if tab in pickers:
             index = names.index(tab) * 2
-            query = DeepLink(tab=tab, provider=choices[index], model=choices[index + 1]).query()
-        else:
-            query = DeepLink(tab=tab).query()
-        return gr.update(value=query, visible=True)
+            return DeepLink(tab=tab, provider=choices[index], model=choices[index + 1]).query()
+        return DeepLink(tab=tab).query()
 
     button.click(build_query, inputs, link, api_visibility="private", queue=False, show_progress="hidden").then(
-        None, link, link, js=COPY_LINK_JS, api_visibility="private", queue=False, show_progress="hidden")
+        None, link, None, js=COPY_LINK_JS, api_visibility="private", queue=False, show_progress="hidden")
