@@ -50,7 +50,8 @@ def test_export_markdown_and_json():
     assert document["title"] == "what is this?"
     assert document["messages"] == [
         {"role": "user", "text": "what is this?", "images": ["photo.png"]},
-        {"role": "assistant", "text": "A cat.", "images": [], "blocks": [{"title": "Thinking", "text": "Let me think."}],
+        {"role": "assistant", "text": "A cat.", "images": [],
+         "blocks": [{"title": "Thinking", "text": "Let me think."}],
          "caption": "Fake Provider · describe · 0.10 s to first token"}]
     assert json.loads(to_json([]))["messages"] == []
 
@@ -86,7 +87,8 @@ def test_exported_files_are_named_after_the_title_and_date():
     day = time.strptime("2026-11-22", "%Y-%m-%d")
     assert export_filename("Tell me a joke!", "md", day) == "tell-me-a-joke-2026-11-22.md"
     assert export_filename("../../etc/passwd <script>", "json", day) == "etc-passwd-script-2026-11-22.json"
-    assert export_filename("Crème brûlée, s'il vous plaît", "md", day) == "creme-brulee-s-il-vous-plait-2026-11-22.md"
+    assert (export_filename("Crème brûlée, s'il vous plaît", "md", day)
+            == "creme-brulee-s-il-vous-plait-2026-11-22.md")
     assert export_filename("日本語", "md", day) == "conversation-2026-11-22.md"
     long = export_filename("word " * 100, "md", day)
     assert long.endswith("-2026-11-22.md") and len(long) <= MAX_NAME_CHARS + len("-2026-11-22.md")
