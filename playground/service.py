@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from providers import (
     Capability,
@@ -31,6 +31,7 @@ from providers import (
     Visitor,
 )
 from providers.errors import ProtocolError, internal_error
+from providers.events import Progress, ProgressSink, listening_for_progress
 from providers.streams import aclose_quietly
 
 from .limits import FairUse
@@ -46,6 +47,16 @@ CHARS_PER_TOKEN = 4
 #: Fewer pieces of text than this, or text that came faster than this many seconds, give no honest speed.
 MIN_DELTAS_FOR_SPEED = 3
 MIN_SECONDS_FOR_SPEED = 0.25
+#: Seconds between progress reports of an image that reports nothing new (the time taken still moves on).
+IMAGE_HEARTBEAT = 1.0
+
+
+@dataclass(frozen=True)
+class ImageDone:
+    """The end of `Playground.image_events`: the image and the seconds it took."""
+
+    result: ImageResult
+    seconds: float
 
 
 @dataclass
@@ -296,8 +307,12 @@ class Playground:
         steps: int | None = None,
         guidance: float | None = None,
         seed: int | None = -1,
+        on_progress: ProgressSink | None = None,
     ) -> tuple[ImageResult, float]:
-        """Generate one image; returns it with the seconds taken. Sizes snap to multiples of 32."""
+        """Generate one image; returns it with the seconds taken. Sizes snap to multiples of 32.
+
+        `on_progress` receives the provider's `Progress` reports (queue position, steps) as they come.
+        """
         self.check_prompt(prompt, what="prompt")
         provider, resolved = await self.resolve(provider_id, model, Capability.IMAGE, visitor)
         options = provider.image_options(resolved)  # steps and guidance are kept within what the model takes
@@ -319,7 +334,7 @@ class Playground:
         )
         started = time.perf_counter()
         try:
-            with self.fair_use.admit(visitor.limit_key or visitor.session_id):
+            with self.fair_use.admit(visitor.limit_key or visitor.session_id), listening_for_progress(on_progress):
                 result = await provider.generate_image(request, visitor)
         except PlaygroundError:
             raise
@@ -329,6 +344,40 @@ class Playground:
             raise ProtocolError(provider.label, "the service returned no image")
         provider.reached()
         return result, time.perf_counter() - started
+
+
+    async def image_events(self, prompt: str, *, heartbeat: float = IMAGE_HEARTBEAT,
+                           **options) -> AsyncIterator[Progress | ImageDone]:
+        """`image` as a stream: `Progress` (with the seconds so far) whenever the provider reports
+        some, and at least every `heartbeat` seconds, then `ImageDone`. Raises PlaygroundError.
+
+        Closing the stream (Cancel) cancels the generation and waits until the provider has let
+        go of what it held (a Space job is released or cancelled there).
+        """
+        updates: asyncio.Queue[Progress | None] = asyncio.Queue()
+        started = time.perf_counter()
+        task = asyncio.create_task(self.image(prompt, on_progress=updates.put_nowait, **options))
+        task.add_done_callback(lambda _: updates.put_nowait(None))
+        latest = Progress()
+        try:
+            yield latest
+            while True:
+                try:
+                    update = await asyncio.wait_for(updates.get(), heartbeat)
+                except asyncio.TimeoutError:
+                    update = latest
+                if update is None:
+                    break
+                latest = update
+                yield replace(latest, elapsed=time.perf_counter() - started)
+            result, seconds = task.result()
+            yield ImageDone(result, seconds)
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)  # the provider's clean-up has run
+            elif not task.cancelled():
+                task.exception()  # retrieved: a failure nobody read again is not logged as lost
 
 
 def _snap(side: int | float | None, what: str) -> int:
@@ -347,4 +396,4 @@ def describe_error(exc: BaseException) -> str:
     return f"Unexpected error: {type(exc).__name__}"
 
 
-__all__ = ["Playground", "Turn", "describe_error", "clamp", "ProviderError"]
+__all__ = ["ImageDone", "Playground", "Turn", "describe_error", "clamp", "ProviderError"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 
@@ -121,3 +124,58 @@ class Reply:
     @property
     def has_content(self) -> bool:
         return bool(self.text or self.reasoning or self.images)
+
+
+# -- progress of a long job (an image) ---------------------------------------------------------
+@dataclass(frozen=True)
+class Progress:
+    """How far a long job has got, as the service reports it.
+
+    `stage` "queued": waiting at `position` (1 = next) of `queue_size`, `eta` seconds as the
+    service estimates. `stage` "running": at `step` of `total` where the service counts steps
+    (else nothing is known but that it runs). `elapsed`: seconds since the request was made,
+    filled in by whoever listens (see `playground.service.Playground.image_events`).
+    """
+
+    stage: str = "running"
+    position: int | None = None
+    queue_size: int | None = None
+    eta: float | None = None
+    step: int | None = None
+    total: int | None = None
+    #: What the service calls its steps and the job ("steps", "Denoising"): untrusted text.
+    unit: str = ""
+    description: str = ""
+    elapsed: float = 0.0
+
+    @property
+    def fraction(self) -> float | None:
+        """Share done (0..1) when the service counts steps, else None."""
+        if self.stage != "running" or self.step is None or not self.total:
+            return None
+        return min(1.0, max(0.0, self.step / self.total))
+
+
+ProgressSink = Callable[[Progress], None]
+_progress_sink: ContextVar[ProgressSink | None] = ContextVar("progress_sink", default=None)
+
+
+def report_progress(progress: Progress) -> None:
+    """Tell whoever waits on the current job how far it has got (a no-op when nobody listens).
+
+    The one way any provider reports progress: image adapters call it from inside
+    `generate_image`; the caller listens with `listening_for_progress`.
+    """
+    sink = _progress_sink.get()
+    if sink is not None:
+        sink(progress)
+
+
+@contextmanager
+def listening_for_progress(sink: ProgressSink | None) -> Iterator[None]:
+    """Route `report_progress` calls made in this context (and tasks started from it) to `sink`."""
+    token = _progress_sink.set(sink)
+    try:
+        yield
+    finally:
+        _progress_sink.reset(token)

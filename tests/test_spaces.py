@@ -136,6 +136,9 @@ class _JobFinishingBetweenReads:
     def result(self) -> str:
         return "Hello world"
 
+    def status(self) -> None:  # no queue or progress news (a real Job gives gradio_client's StatusUpdate)
+        return None
+
 
 async def test_a_stream_ends_with_the_result_even_when_an_earlier_output_was_changed_in_place():
     """gradio_client applies streamed diffs to the previous output object in place: the object yielded

@@ -6,13 +6,17 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 
 import gradio as gr
 from gradio.context import LocalContext
 from gradio.utils import get_upload_folder
 
-from providers import Capability
+from playground.service import ImageDone
+from providers import Capability, ImageResult, Visitor
+from providers.events import Progress
 
 from .context import AppContext
 
@@ -66,9 +70,38 @@ async def generate(ctx: AppContext, request: gr.Request | None, prompt: str, pro
     visitor = ctx.visitor(request)
     result, seconds = await ctx.playground.image(
         prompt, provider_id=provider_id, model=model, visitor=visitor,
-        negative_prompt=negative_prompt, width=width, height=height,
-        steps=steps, guidance=guidance, seed=seed if seed is not None else -1,
-    )
+        **_options(negative_prompt, width, height, steps, guidance, seed))
+    return _saved(ctx, provider_id, visitor, result, seconds)
+
+
+async def generate_events(ctx: AppContext, request: gr.Request | None, prompt: str, provider_id: str | None,
+                          model: str | None, negative_prompt: str, width: float, height: float,
+                          steps: float | None, guidance: float | None,
+                          seed: float | None) -> AsyncIterator[Progress | tuple[str, dict]]:
+    """`generate` as a stream: `Progress` while the image is being made, then `(path, info)`.
+
+    Closing the stream cancels the generation (see `Playground.image_events`).
+    """
+    visitor = ctx.visitor(request)
+    events = ctx.playground.image_events(prompt, provider_id=provider_id, model=model, visitor=visitor,
+                                         **_options(negative_prompt, width, height, steps, guidance, seed))
+    async with aclosing(events):
+        async for event in events:
+            if isinstance(event, ImageDone):
+                yield _saved(ctx, provider_id, visitor, event.result, event.seconds)
+            else:
+                yield event
+
+
+def _options(negative_prompt: str, width: float, height: float, steps: float | None, guidance: float | None,
+             seed: float | None) -> dict:
+    return {"negative_prompt": negative_prompt, "width": width, "height": height, "steps": steps,
+            "guidance": guidance, "seed": seed if seed is not None else -1}
+
+
+def _saved(ctx: AppContext, provider_id: str | None, visitor: Visitor, result: ImageResult,
+           seconds: float) -> tuple[str, dict]:
+    """The image saved into the cache, and what was used to make it."""
     provider = ctx.registry.get(provider_id) if provider_id else ctx.registry.default_for(Capability.IMAGE, visitor)
     info = {
         "provider": provider.id if provider else "",

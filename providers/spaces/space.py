@@ -5,7 +5,8 @@ A `Space` knows where a Space lives (a setting holding an id or URL), builds
 for stateless Spaces, or one per visitor for Spaces that keep session state
 (released with the visitor). `Space.stream` submits a job with the visitor's
 per-call headers (`x-ip-token`, the visitor's HF token), yields its partial
-outputs without blocking the loop, cancels it on Stop or when `SPACES_TIMEOUT`
+outputs without blocking the loop, reports its queue position and steps
+(`providers.events.report_progress`), cancels it on Stop or when `SPACES_TIMEOUT`
 runs out, and turns `gradio_client` failures into typed errors.
 
 Gradio's `/cancel` stops every running task of the caller's session for that endpoint,
@@ -40,7 +41,7 @@ from typing import Any, TypeVar
 import httpx
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError, AuthenticationError
-from gradio_client.utils import QueueError, TooManyRequestsError, encode_file_path, is_file_obj
+from gradio_client.utils import QueueError, Status, StatusUpdate, TooManyRequestsError, encode_file_path, is_file_obj
 
 from ..base import Provider
 from ..config import env_str
@@ -55,6 +56,7 @@ from ..errors import (
     internal_error,
     raised_by_us,
 )
+from ..events import Progress, report_progress
 from ..http import TRANSPORT_ERRORS, transport_error
 from ..media import PreparedImage, run_image_work
 from ..session import Visitor
@@ -191,6 +193,34 @@ def _value_error(label: str, text: str, where: str) -> ProviderError:
     if "could not fetch" in lowered:
         return UnavailableError(label, f"the Space{where} did not answer", cause="unreachable")
     return UnavailableError(label, _plain(text)[:300], cause="reported")
+
+
+# -- progress ----------------------------------------------------------------------------
+def job_progress(status: StatusUpdate | None) -> Progress | None:
+    """What a job's latest `gradio_client` status says about its progress (None: nothing new to say).
+
+    IN_QUEUE carries the 0-based `rank` among `queue_size` waiting jobs; PROGRESS carries the
+    Space's `gr.Progress` levels (the outermost that counts steps is shown); PROCESSING and
+    ITERATING mean it runs.
+    """
+    code = getattr(status, "code", None)
+    if code is Status.IN_QUEUE:
+        rank = status.rank
+        return Progress("queued", position=None if rank is None else rank + 1, queue_size=status.queue_size,
+                        eta=status.eta)
+    if code is Status.PROGRESS:
+        units = status.progress_data or []
+        unit = next((u for u in units if u.length), units[0] if units else None)
+        if unit is None:
+            return Progress("running")
+        step = unit.index
+        if step is None and unit.progress is not None and unit.length:
+            step = round(unit.progress * unit.length)
+        return Progress("running", step=step, total=unit.length, unit=unit.unit or "",
+                        description=unit.desc or "")
+    if code in (Status.PROCESSING, Status.ITERATING):
+        return Progress("running")
+    return None
 
 
 # -- files -------------------------------------------------------------------------------
@@ -479,7 +509,8 @@ class Space:
         """Submit a job and yield each output as it arrives (the final result last).
 
         Stops the remote job when the consumer stops (Stop button, cancellation)
-        or when the deadline passes; failures become typed errors.
+        or when the deadline passes; failures become typed errors. The job's queue position
+        and steps go to `report_progress` as they change (see `job_progress`).
         """
         loop = asyncio.get_running_loop()
         headers = call_headers(visitor, session.source)
@@ -498,7 +529,7 @@ class Space:
                 loop.call_soon_threadsafe(finished.set)
 
         job.add_done_callback(wake)
-        seen = 0
+        seen, reported = 0, None
         try:
             while True:
                 remaining = deadline - loop.time()
@@ -508,6 +539,10 @@ class Space:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(finished.wait(), min(_POLL_SECONDS, remaining))
                 done = job.done()  # read before the outputs, so none that arrive as the job ends are skipped
+                progress = None if done else job_progress(job.status())
+                if progress is not None and progress != reported:
+                    reported = progress
+                    report_progress(progress)  # queue position and steps, to whoever waits (Text-to-image)
                 outputs = job.outputs()
                 for output in outputs[seen:]:
                     yield output

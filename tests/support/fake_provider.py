@@ -17,6 +17,9 @@ Behaviour is driven by the model and the user's text so tests need no network:
 - text "fail-html" (or "fail-html:<payload>", decoded the same way): fails before any output
   with an error whose detail is HTML (a form, a password input, an image, bold text).
 - vision "describe": names each image's size; image "pattern": a PNG of the asked size.
+- image "progress": a pattern made slowly, reporting its place in a queue (3, 2, 1 of 7) and then
+  its steps (1..N of N, N the steps asked, at most 12), FAKE_IMAGE_STEP_DELAY seconds (default 0.3)
+  for each step and twice that for each place; image "slow": the same wait with no report at all (as the Hugging Face provider).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from providers import (
     Capability,
     ChatRequest,
     Finish,
+    ImageOptions,
     ImageRequest,
     ImageResult,
     Provider,
@@ -48,6 +52,7 @@ from providers import (
     Visitor,
 )
 from providers.errors import ProtocolError, ProviderError
+from providers.events import Progress, report_progress
 
 ERRORS: dict[str, type[ProviderError]] = {
     "auth": AuthRequiredError,
@@ -65,7 +70,7 @@ class FakeProvider(Provider):
     models = {
         Capability.TEXT: ["echo", "slow", "count", "thinker", "broken"],
         Capability.VISION: ["describe", "slow"],
-        Capability.IMAGE: ["pattern"],
+        Capability.IMAGE: ["pattern", "progress", "slow"],
     }
     aliases = {"e": "echo"}
     supports_continue = True
@@ -152,11 +157,27 @@ class FakeProvider(Provider):
         if request.prompt.startswith("fail:"):
             kind = request.prompt[5:].split()[0]
             raise ERRORS.get(kind, UnavailableError)(self.label, f"scripted {kind}")
+        if request.model in ("progress", "slow"):
+            await self._slowly(request)
         seed = request.resolved_seed()
         colour = (seed % 256, (seed // 256) % 256, (seed // 65536) % 256)
         buffer = io.BytesIO()
         Image.new("RGB", (request.width, request.height), colour).save(buffer, format="PNG")
         return ImageResult(buffer.getvalue(), request.model, seed, request.width, request.height)
+
+    def image_options(self, model: str) -> ImageOptions:
+        return ImageOptions(steps=(1, 12), default_steps=12) if model == "progress" else ImageOptions()
+
+    async def _slowly(self, request: ImageRequest) -> None:
+        """The waits of the "progress" and "slow" image models (see the module docstring)."""
+        delay = float(os.environ.get("FAKE_IMAGE_STEP_DELAY", "0.3"))
+        total = min(request.steps or 12, 12)
+        reports = [Progress("queued", position=place, queue_size=7) for place in (3, 2, 1)]
+        reports += [Progress("running", step=step, total=total, unit="steps") for step in range(1, total + 1)]
+        for report in reports:
+            if request.model == "progress":
+                report_progress(report)
+            await asyncio.sleep(delay * (2 if report.stage == "queued" else 1))
 
     async def _hostile(self, text: str) -> AsyncIterator:
         """Untrusted-looking output: the payload verbatim (see the module docstring)."""
