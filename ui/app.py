@@ -27,6 +27,9 @@ INTRO = (
 #: Extra page styles, passed to `launch(css=...)` by app.py.
 CSS = """
 #image-caption, .playground-link { font-size: var(--text-sm); color: var(--body-text-color-subdued); }
+#image-output img { max-height: min(50vh, 520px); }
+@media (max-width: 640px) {
+  #image-result { order: -1; scroll-margin-top: 8px; } #image-output img { max-height: 42vh; } }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
 """
 
