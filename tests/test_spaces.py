@@ -7,6 +7,7 @@ import io
 import os
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from gradio_client import Client, handle_file
@@ -415,6 +416,84 @@ async def test_stopping_one_visitors_image_leaves_anothers_running(logs):
     image = await asyncio.wait_for(kept, 30)
     assert image.data
     assert "/infer" not in logs["schnell"].cancelled  # the hung job was left to the Space, not cancelled
+
+
+# -- FLUX: progress and Cancel, as the Text-to-image tab sees them ---------------------------------
+@pytest.fixture
+def one_at_a_time(monkeypatch):
+    """A FLUX schnell Space that runs one job at a time (the next waits in its queue); yields its log."""
+    log = fake_spaces.SpaceLog()
+    with launch_blocks(fake_spaces.flux_space(log, dev=False, concurrency=1)) as url:
+        monkeypatch.setenv("FLUX_SCHNELL_SPACE", url)
+        yield log
+        log.release.set()  # a job still held lets the Space close
+
+
+async def test_image_progress_reports_the_queue_place_then_the_steps(one_at_a_time):
+    """What the Space's queue and `gr.Progress` say reaches the caller as `Progress`, through gradio_client."""
+    from playground.service import ImageDone, Playground
+    from providers.events import Progress
+
+    playground = Playground(Registry([FluxSchnellProvider()]))
+    first = asyncio.create_task(playground.image("wait", provider_id="flux-schnell", model=None,
+                                                 visitor=Visitor("a"), width=256, height=256))
+    await _until(lambda: one_at_a_time.of("/infer"))  # the only worker is busy from now on
+    seen: list[Progress] = []
+    async for event in playground.image_events("slow", provider_id="flux-schnell", model=None,
+                                               visitor=Visitor("b"), width=256, height=256, steps=3,
+                                               heartbeat=0.2):
+        if isinstance(event, ImageDone):
+            done = event
+            break
+        seen.append(event)
+        if event.stage == "queued":
+            one_at_a_time.release.set()  # the first job ends: this one runs
+    assert Progress("queued", position=1, queue_size=1) in [replace(p, eta=None, elapsed=0) for p in seen]
+    steps = [(p.step, p.total) for p in seen if p.stage == "running" and p.total]
+    assert steps and all(total == 3 for _, total in steps), seen
+    assert [s for s, _ in steps] == sorted(s for s, _ in steps)  # never backwards
+    assert seen[-1].elapsed > 0.5 and done.result.width == 256
+    await asyncio.wait_for(first, 30)
+
+
+async def test_cancelling_an_image_releases_the_space_job(logs):
+    """Cancel closes the tab's stream: the provider call is cancelled, and the job with it on the Space."""
+    from playground.service import Playground
+
+    provider = FluxSchnellProvider()
+    playground = Playground(Registry([provider]))
+    events = playground.image_events("slow", provider_id="flux-schnell", model=None, visitor=Visitor("a"),
+                                     width=256, height=256, steps=50)
+    async for event in events:
+        if event.stage == "running" and event.step:
+            break  # the Space is at its steps
+    await asyncio.wait_for(events.aclose(), 10)  # what Cancel does: returns once the provider let go
+    assert not provider.space._shared[os.environ["FLUX_SCHNELL_SPACE"]].jobs._running
+    await _until(lambda: "/infer" in logs["schnell"].cancelled)  # the Space stopped at once, not after 50 steps
+    assert len(logs["schnell"].of("/infer")) == 1
+
+
+def test_job_progress_reads_gradio_clients_status():
+    from gradio_client.utils import ProgressUnit, Status, StatusUpdate
+
+    from providers.events import Progress
+    from providers.spaces.space import job_progress
+
+    def status(code, **fields):
+        return StatusUpdate(code=code, rank=fields.get("rank"), queue_size=fields.get("queue_size"),
+                            eta=fields.get("eta"), success=None, time=None,
+                            progress_data=fields.get("progress_data"))
+
+    assert job_progress(status(Status.IN_QUEUE, rank=2, queue_size=7, eta=12.5)) == Progress(
+        "queued", position=3, queue_size=7, eta=12.5)
+    nested = [ProgressUnit(index=None, length=None, unit=None, progress=None, desc="Loading"),
+              ProgressUnit(index=11, length=28, unit="steps", progress=None, desc="Denoising")]
+    assert job_progress(status(Status.PROGRESS, progress_data=nested)) == Progress(
+        "running", step=11, total=28, unit="steps", description="Denoising")
+    fraction = [ProgressUnit(index=None, length=20, unit="it", progress=0.5, desc=None)]
+    assert job_progress(status(Status.PROGRESS, progress_data=fraction)).step == 10
+    assert job_progress(status(Status.PROCESSING)) == Progress("running")
+    assert job_progress(status(Status.STARTING)) is None and job_progress(None) is None
 
 
 async def test_two_compare_columns_on_phi4_run_at_once_in_sessions_of_their_own(logs):

@@ -6,15 +6,16 @@
   names the session's turn number, so shared sessions show up in tests.
 - `phi4_chat_space`: a single multimodal chat endpoint (`gr.ChatInterface`, `/chat`).
 - `changed_space`: endpoints that no longer fit either shape.
-- `flux_space(dev=...)`: `/infer` with `gr.Progress`, returning (image, seed).
+- `flux_space(dev=..., concurrency=...)`: `/infer` with `gr.Progress` over its steps, returning
+  (image, seed); beyond `concurrency` jobs at once, callers wait in its queue.
 - `busy_space`: a FLUX-shaped Space whose queue is always full.
 - `hostile_space`: a FLUX-shaped Space whose `/infer` answers with whatever the test
   scripted for the prompt (e.g. a path on the caller's machine), not with an image.
 
 Scripted failures, by message text or prompt: "quota" raises the ZeroGPU quota
 `gr.Error`; "late-quota" streams a little first; "hang" never finishes (and notes
-its cancellation); "slow" streams slowly (and notes a cancellation); "wait" holds until the test
-sets `SpaceLog.release`; "boom" raises a plain exception (no verbose errors).
+its cancellation); "slow" streams slowly, FLUX taking 0.3 s a step (and notes a cancellation);
+"wait" holds until the test sets `SpaceLog.release`; "boom" raises a plain exception (no verbose errors).
 Every call is recorded in a `SpaceLog` with its session and headers.
 """
 
@@ -177,8 +178,11 @@ def _flux_image(width: int, height: int, seed: int) -> Image.Image:
     return Image.new("RGB", (int(width), int(height)), (seed % 256, (seed // 256) % 256, 7))
 
 
-def flux_space(log: SpaceLog, *, dev: bool) -> gr.Blocks:
-    """FLUX /infer: schnell's or dev's parameters, progress updates, (image, seed) back."""
+def flux_space(log: SpaceLog, *, dev: bool, concurrency: int = 8) -> gr.Blocks:
+    """FLUX /infer: schnell's or dev's parameters, `gr.Progress` over the steps, (image, seed) back.
+
+    `concurrency` jobs run at once; later ones wait in the Space's queue (and learn their place).
+    """
 
     async def run(prompt, seed, randomize_seed, width, height, steps, guidance, request, progress):
         log.record("/infer", request, prompt=prompt, seed=seed, randomize_seed=randomize_seed, width=width,
@@ -186,8 +190,12 @@ def flux_space(log: SpaceLog, *, dev: bool) -> gr.Blocks:
         await _scripted(prompt, log, "/infer")
         if randomize_seed:
             seed = 4242
-        for step in progress.tqdm(range(int(steps)), desc="Denoising"):
-            await asyncio.sleep(0.005)
+        try:
+            for _ in progress.tqdm(range(int(steps)), desc="Denoising", unit="steps"):
+                await asyncio.sleep(0.3 if "slow" in prompt else 0.005)
+        except asyncio.CancelledError:
+            log.cancelled.append("/infer")
+            raise
         return _flux_image(width, height, int(seed)), int(seed)
 
     if dev:
@@ -211,7 +219,7 @@ def flux_space(log: SpaceLog, *, dev: bool) -> gr.Blocks:
         inputs.append(gr.Slider(1, 50, value=28 if dev else 4, step=1, label="Number of inference steps"))
         outputs = [gr.Image(label="Result", format="webp"), gr.Number(label="Seed")]
         gr.Button().click(infer, inputs, outputs, api_name="infer")
-    demo.queue(default_concurrency_limit=8)
+    demo.queue(default_concurrency_limit=concurrency)
     return demo
 
 
