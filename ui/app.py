@@ -7,6 +7,7 @@ import gradio as gr
 from providers import Registry, build_registry
 
 from .api import build_api, build_compare_api
+from .banner import build_banner, wire_banner
 from .compare_tab import build_compare_tab
 from .config import AppSettings
 from .context import AppContext
@@ -105,6 +106,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
                                   elem_id="copy-link")
         link = gr.Textbox(label="Link to this tab, provider and model", visible=False, interactive=False,
                           elem_classes="playground-link")
+        banner = build_banner()  # between the header and the tabs
         current_tab = gr.State("text")
         with gr.Tabs(selected="text") as tabs:
             with gr.Tab("Text chat", id="text", elem_id="tab-text") as text_tab:
@@ -127,6 +129,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
                        show_progress="hidden")
         _wire_deep_links(ctx, settings_panel, tabs, current_tab, pickers)
         _wire_availability(ctx, settings_panel, pickers)
+        wire_banner(banner, ctx, settings_panel, tabs)
         _wire_copy_link(copy_link, link, current_tab, pickers)
         demo.unload(ctx.release)
     demo.queue(default_concurrency_limit=settings.concurrency_limit, max_size=settings.max_queue_size)

@@ -6,16 +6,39 @@ import logging
 
 import gradio as gr
 
-from playground.status import provider_label
-from providers import Capability, PlaygroundError, Provider, Registry, Visitor
+from playground.status import provider_label, provider_state
+from providers import Availability, Capability, PlaygroundError, Provider, Registry, Visitor
 
 logger = logging.getLogger(__name__)
 
 
+#: Providers that cannot answer this visitor whatever they do: listed apart, never offered as a choice.
+UNAVAILABLE = frozenset({Availability.GONE, Availability.NOT_CONFIGURED})
+#: The order of what can be picked: ready first, then what needs sign-in, then what did not answer lately.
+_ORDER = (Availability.READY, Availability.NEEDS_SIGN_IN, Availability.UNREACHABLE)
+
+
 def provider_choices(registry: Registry, capability: Capability,
                      visitor: Visitor | None = None) -> list[tuple[str, str]]:
-    """(label, id) pairs; labels say when a provider is not ready for `visitor`."""
-    return [(provider_label(p, visitor), p.id) for p in registry.for_capability(capability)]
+    """(label, id) pairs of the providers `visitor` can pick, ready ones first; labels say when one is not
+    ready (a provider that needs sign-in stays pickable: picking it shows what to do)."""
+    states = [(p, provider_state(p, visitor).availability) for p in registry.for_capability(capability)]
+    return [(provider_label(p, visitor), p.id) for wanted in _ORDER for p, state in states if state is wanted]
+
+
+def unavailable_providers(registry: Registry, capability: Capability, visitor: Visitor | None = None) -> list[Provider]:
+    """The providers offering `capability` that cannot be picked (gone, or not set up on this app)."""
+    return [p for p in registry.for_capability(capability) if provider_state(p, visitor).availability in UNAVAILABLE]
+
+
+def provider_info(registry: Registry, capability: Capability, visitor: Visitor | None = None) -> str | None:
+    """The picker's note naming what cannot be picked: "Unavailable: H2o (not working), FlowGPT (not working)"."""
+    unavailable = unavailable_providers(registry, capability, visitor)
+    return "Unavailable: " + ", ".join(provider_label(p, visitor) for p in unavailable) if unavailable else None
+
+
+def is_pickable(provider: Provider, visitor: Visitor | None = None) -> bool:
+    return provider_state(provider, visitor).availability not in UNAVAILABLE
 
 
 def model_dropdown_update(provider: Provider, capability: Capability, models: list[str],
@@ -51,6 +74,7 @@ class ModelPicker:
         self.provider = gr.Dropdown(
             label="Provider", choices=provider_choices(registry, capability),
             value=default.id if default else None, interactive=True, scale=scale, min_width=160,
+            info=provider_info(registry, capability),
         )
         self.model = gr.Dropdown(
             label="Model", choices=models,
@@ -96,6 +120,10 @@ class ModelPicker:
             return gr.update(), gr.update()
         if not provider.supports(self.capability):
             return gr.update(), gr.update()
+        if not is_pickable(provider):
+            gr.Info(f"{provider_label(provider)} cannot be used here now; showing "
+                    f"{self._default_label()} instead.")
+            return gr.update(), gr.update()
         return gr.update(value=provider.id), await self.refresh_models(provider.id, model)
 
     def for_visitor(self, visitor: Visitor, current: str | None = None,
@@ -103,21 +131,26 @@ class ModelPicker:
         """Provider labels as `visitor` sees them; with `pick_default`, also the provider that can
         answer them (and its default model) when the one shown is not ready for them."""
         choices = provider_choices(self.registry, self.capability, visitor)
+        info = provider_info(self.registry, self.capability, visitor)
         if not pick_default:
-            return gr.update(choices=choices), gr.update()
+            return gr.update(choices=choices, info=info), gr.update()
         shown = None
         try:
             shown = self.registry.get(current) if current else None
         except PlaygroundError:
             pass
         if shown is not None and shown.availability(visitor).ready:
-            return gr.update(choices=choices), gr.update()
+            return gr.update(choices=choices, info=info), gr.update()
         default = self.registry.default_for(self.capability, visitor)
-        if default is None or default is shown:
-            return gr.update(choices=choices), gr.update()
+        if default is None or default is shown or not is_pickable(default, visitor):
+            return gr.update(choices=choices, info=info), gr.update()
         models = default.model_list(self.capability)
-        return (gr.update(choices=choices, value=default.id),
+        return (gr.update(choices=choices, info=info, value=default.id),
                 model_dropdown_update(default, self.capability, models))
+
+    def _default_label(self) -> str:
+        default = self.registry.default_for(self.capability)
+        return default.label if default else "another provider"
 
     def _default_id(self) -> str:
         default = self.registry.default_for(self.capability)
