@@ -598,7 +598,8 @@ def test_app_chat_vision_and_image_end_to_end(app_url, logs, tmp_path):
         assert (info["provider"], info["model"], info["seed"]) == ("flux-dev", "FLUX.1-dev", 9)
         assert logs["dev"].of("/infer")[0]["ip_token"] == "ip-app-alice"
 
-        with pytest.raises(AppError, match="FLUX.1 schnell \\(Space\\) has used up the free GPU quota: try again in 65 s"):
+        quota = "FLUX.1 schnell \\(Space\\) has used up the free GPU quota: try again in 65 s"
+        with pytest.raises(AppError, match=quota):
             alice.predict(prompt="quota", provider="flux-schnell", model="", negative_prompt="", width=256,
                           height=256, steps=2, guidance=None, seed=1, api_name="/image")
     finally:

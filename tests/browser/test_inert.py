@@ -201,13 +201,13 @@ def test_provider_error_with_html_reads_as_text(page, recorder, screenshots):
     open_app(page)
     panel = page.locator("#tab-text")
     send(panel, encoded("fail-html:", detail))
-    toast = page.get_by_test_id("toast-body").filter(has_text="service unavailable")
-    expect(toast).to_contain_text(f"Fake Provider: service unavailable ({detail})", timeout=SLOW)
+    toast = page.get_by_test_id("toast-body").filter(has_text="is unavailable right now")
+    expect(toast).to_contain_text(f"Fake Provider is unavailable right now ({detail})", timeout=SLOW)
     assert live_elements(toast) == {}
     expect(toast.locator("b, strong, form, input, img")).to_have_count(0)
 
-    block = panel.get_by_test_id("bot").filter(has_text="service unavailable")
-    expect(block).to_contain_text(f"Fake Provider: service unavailable ({detail})")
+    block = panel.get_by_test_id("bot").filter(has_text="is unavailable right now")
+    expect(block).to_contain_text(f"Fake Provider is unavailable right now ({detail})")
     assert live_elements(panel.get_by_test_id("bot")) == {}
     expect(block.locator("b, strong, form, input, img")).to_have_count(0)
     shot(page, screenshots, "inert-error")
@@ -220,7 +220,7 @@ def test_image_tab_error_toast_reads_as_text(page, recorder):
     panel = open_tab(page, "Text-to-image", "image")
     panel.get_by_label("Prompt", exact=True).fill(encoded("fail-html:", detail))
     panel.get_by_role("button", name="Generate").click()
-    toast = page.get_by_test_id("toast-body").filter(has_text="service unavailable")
+    toast = page.get_by_test_id("toast-body").filter(has_text="is unavailable right now")
     expect(toast).to_contain_text(f"({detail})", timeout=SLOW)
     assert live_elements(toast) == {}
     expect(toast.locator("i, input, img")).to_have_count(0)

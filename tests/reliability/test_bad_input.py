@@ -77,7 +77,7 @@ def test_chat_one_megabyte_prompt(client):
 def test_chat_unknown_provider_and_model(client):
     with pytest.raises(AppError, match="Unknown provider 'nope'. Available: fake"):
         chat(client, "hi", provider="nope")
-    with pytest.raises(AppError, match="Fake Provider: model not supported .'no-such-model' is not offered"):
+    with pytest.raises(AppError, match="Fake Provider cannot use this model .'no-such-model' is not offered"):
         chat(client, "hi", model="no-such-model")
 
 

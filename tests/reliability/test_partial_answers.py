@@ -12,6 +12,6 @@ def test_chat_failing_mid_stream_streams_the_whole_partial_answer_then_the_error
     job = client.submit(messages=[{"role": "user", "content": "fail-mid:down now"}], provider="fake",
                         model="echo", system_prompt="", temperature=0.7, max_tokens=64, top_p=0.9,
                         api_name="/chat")
-    with pytest.raises(AppError, match="Fake Provider: service unavailable"):
+    with pytest.raises(AppError, match="Fake Provider is unavailable right now"):
         job.result(timeout=30)
     assert job.outputs()[-1] == "partial answer "

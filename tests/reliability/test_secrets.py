@@ -105,7 +105,7 @@ def test_concurrent_sessions_send_only_their_own_secrets_and_log_none(app_url, l
         assert answers[1].startswith("You said:") and f"s{i} hc" in answers[1]
         assert answers[2] == f"Hello from served/model-a: s{i} oa"
         assert answers[3].startswith("You said:") and answers[4].startswith("gpt-3.5-turbo says:")
-        assert answers[5].startswith("error: Hugging Face: sign-in required")
+        assert answers[5] == "error: Hugging Face refused your token: check it in Settings."
         assert f"s{i} hc again" in answers[6]
 
     # Each HF request carried the token of the session whose text it sent.
