@@ -61,24 +61,26 @@ COPY_LINK_JS = """async (query) => {
     pop.id = "copy-link-popover";
     pop.setAttribute("role", "dialog");
     pop.setAttribute("aria-label", "Link to this view");
-    const box = button ? button.getBoundingClientRect() : { bottom: 8, right: window.innerWidth - 8 };
+    const page = document.documentElement.clientWidth;
+    const box = button ? button.getBoundingClientRect() : { bottom: 8, right: page - 8 };
+    const width = Math.min(416, page - 16);
     Object.assign(pop.style, {
-      position: "fixed", zIndex: 1000, top: box.bottom + 6 + "px",
-      right: Math.max(8, window.innerWidth - box.right) + "px", width: "min(26rem, calc(100vw - 16px))",
-      padding: "8px", borderRadius: "8px", boxShadow: "0 4px 16px rgba(0,0,0,.2)",
-      background: "var(--background-fill-primary)", color: "var(--body-text-color)",
-      border: "1px solid var(--border-color-primary)", fontSize: "var(--text-sm)"});
+      position: "fixed", zIndex: 1000, top: box.bottom + 6 + "px", width: width + "px", boxSizing: "border-box",
+      left: Math.max(8, Math.min(box.right - width, page - width - 8)) + "px",
+      padding: "8px", borderRadius: "8px", boxShadow: "0 4px 16px rgba(0,0,0,.25)",
+      background: "var(--background-fill-primary, #fff)", color: "var(--body-text-color, #111)",
+      border: "1px solid var(--border-color-primary, #ccc)", fontSize: "var(--text-sm, 14px)"});
     const note = document.createElement("div");
     note.textContent = "Copying was not allowed here; copy this link:";
     const field = document.createElement("input");
     field.readOnly = true;
     field.value = url;
     field.setAttribute("aria-label", "Link to this view");
-    Object.assign(field.style, {width: "100%", marginTop: "4px", font: "inherit", padding: "4px",
-                               background: "var(--input-background-fill)", color: "inherit",
-                               border: "1px solid var(--border-color-primary)", borderRadius: "4px"});
+    Object.assign(field.style, {width: "100%", boxSizing: "border-box", marginTop: "4px", font: "inherit",
+                               padding: "4px", background: "var(--input-background-fill, #fff)", color: "inherit",
+                               border: "1px solid var(--border-color-primary, #ccc)", borderRadius: "4px"});
     pop.append(note, field);
-    document.body.append(pop);
+    (button?.closest(".gradio-container") || document.body).append(pop);  // where the theme's colours apply
     field.focus();
     field.select();
     const close = (event) => {
