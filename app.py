@@ -9,7 +9,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from providers.logs import setup_logging  # noqa: E402
-from ui.app import CSS, build_demo  # noqa: E402
+from ui.app import CSS, JS, build_demo  # noqa: E402
 from ui.config import AppSettings  # noqa: E402
 
 setup_logging()
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         max_file_size=settings.max_upload_bytes,  # refused while receiving, before it is stored
         state_session_capacity=settings.max_sessions,  # Gradio's sessions, least recently used dropped
         css=CSS,
+        js=JS,
         footer_links=FOOTER_LINKS,
     )
 

@@ -6,6 +6,7 @@ import gradio as gr
 
 from providers import Registry, build_registry
 
+from . import layout
 from .api import build_api, build_compare_api
 from .banner import build_banner, wire_banner
 from .compare_tab import build_compare_tab
@@ -25,14 +26,16 @@ INTRO = (
     "switching freely between providers."
 )
 
-#: Extra page styles, passed to `launch(css=...)` by app.py.
-CSS = """
+#: Extra page styles, passed to `launch(css=...)` by app.py (the chat layout's are in ui/layout.py).
+CSS = layout.CSS + """
 #image-caption, .playground-link { font-size: var(--text-sm); color: var(--body-text-color-subdued); }
 #image-output img { max-height: min(50vh, 520px); }
 @media (max-width: 640px) {
   #image-result { order: -1; scroll-margin-top: 8px; } #image-output img { max-height: 42vh; } }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
 """
+#: The page script, passed to `launch(js=...)` by app.py.
+JS = layout.JS
 
 #: Builds the full link from the query the server chose and copies it. The feedback takes no room in
 #: the page: the button reads "Copied ✓" for two seconds; when the clipboard is refused, a small popover
@@ -102,7 +105,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
     with gr.Blocks(title=settings.title, fill_width=True,
                    delete_cache=(min(settings.cache_max_age, 3600), settings.cache_max_age)
                    if settings.cache_max_age else None) as demo:
-        with gr.Row(equal_height=False):
+        with gr.Row(equal_height=False, elem_classes="playground-header"):
             gr.Markdown(f"# {settings.title}\n{INTRO}")
             copy_link = gr.Button("Copy link", size="sm", scale=0, min_width=110, variant="secondary",
                                   elem_id="copy-link")
@@ -110,11 +113,11 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
                           elem_classes="playground-link")
         banner = build_banner()  # between the header and the tabs
         current_tab = gr.State("text")
-        with gr.Tabs(selected="text") as tabs:
+        with gr.Tabs(selected="text", elem_classes="playground-tabs") as tabs:
             with gr.Tab("Text chat", id="text", elem_id="tab-text") as text_tab:
-                text_picker = build_text_tab(ctx)
+                text_chat = build_text_tab(ctx)
             with gr.Tab("Vision chat", id="vision", elem_id="tab-vision") as vision_tab:
-                vision_picker = build_vision_tab(ctx)
+                vision_chat = build_vision_tab(ctx)
             with gr.Tab("Text-to-image", id="image", elem_id="tab-image") as image_tab:
                 image_picker = build_image_tab(ctx)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare") as compare_tab:
@@ -124,7 +127,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
         build_api(ctx)
         build_compare_api(ctx)
 
-        pickers = {"text": text_picker, "vision": vision_picker, "image": image_picker}
+        pickers = {"text": text_chat.picker, "vision": vision_chat.picker, "image": image_picker}
         for tab, tab_id in ((text_tab, "text"), (vision_tab, "vision"), (image_tab, "image"),
                             (compare_tab, "compare"), (settings_tab, "settings")):
             tab.select(lambda t=tab_id: t, None, current_tab, api_visibility="private", queue=False,
@@ -133,6 +136,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
         _wire_availability(ctx, settings_panel, pickers)
         wire_banner(banner, ctx, settings_panel, tabs)
         _wire_copy_link(copy_link, link, current_tab, pickers)
+        layout.close_parameters_on_phone(demo, [text_chat.parameters, vision_chat.parameters])
         demo.unload(ctx.release)
     demo.queue(default_concurrency_limit=settings.concurrency_limit, max_size=settings.max_queue_size)
     demo.playground = ctx  # for tests and extensions

@@ -3,6 +3,7 @@ streaming loop that turns a Turn into chatbot messages (partial answers kept), a
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -14,6 +15,7 @@ import gradio as gr
 from playground.service import Turn, describe_error
 from providers import Capability, ImageOutput, Message, PlaygroundError
 
+from . import layout, memory
 from .context import AppContext
 from .export import conversation_title, export_filename, to_json, to_markdown
 from .frames import frames
@@ -21,21 +23,53 @@ from .images import playground_folder, save_image_bytes, track_in_cache
 from .inert import html_text, markdown_link, markdown_text, neutralise_continuation, neutralise_markdown
 
 
+class PlaygroundChat(gr.ChatInterface):
+    """Gradio's ChatInterface with the playground's conventions for the message box and the history list."""
+
+    def _clear_and_save_textbox(self, message):
+        # The box stays editable while the answer streams (focus is kept; Enter waits, see ui/layout.py).
+        return gr.update(value=None, interactive=True), message
+
+    def _generate_chat_title(self, conversation: list) -> str:
+        return plain_title(super()._generate_chat_title(conversation))
+
+    def _save_conversation(self, index: int | None, conversation: list, saved_conversations: list):
+        if index is None and not has_answer(conversation):
+            return index, saved_conversations  # failed attempts do not pile up in the history list
+        return super()._save_conversation(index, conversation, saved_conversations)
+
+
+def plain_title(title: str) -> str:
+    """A history-list title as plain words: Markdown marks, links' targets and extra spaces removed."""
+    title = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", title)  # [text](url) and images
+    title = re.sub(r"[*_`~#>|]+", "", title)
+    return re.sub(r"\s+", " ", title).strip() or "Conversation"
+
+
+def has_answer(conversation: list | None) -> bool:
+    """True when some assistant entry is an answer (not only error blocks, captions or notices)."""
+    return any(entry_role(entry) == "assistant" and not (entry_metadata(entry) or {}).get("title")
+               for entry in conversation or [])
+
+
 def build_chat(ctx: AppContext, respond: Callable, *, conversation: str,
                textbox: gr.Textbox | gr.MultimodalTextbox,
                additional_inputs: list[gr.components.Component], multimodal: bool = False,
                placeholder: str = "", additional_outputs: list[gr.components.Component] | None = None,
+               remembers: memory.ConversationMemory | None = None, side: gr.Column | None = None,
                ) -> gr.ChatInterface:
     """A streaming ChatInterface (Stop, retry, undo, edit, copy) whose conversations live in the browser.
 
-    The most recent conversation comes back after a reload; older ones are listed beside the chat.
-    Clear releases the providers' state of this tab's `conversation` only.
+    The most recent conversation comes back after a reload; older ones are listed beside the chat
+    (a drawer on a phone). Reopening one puts its provider, model and parameters back (`remembers`).
+    Clear releases the providers' state of this tab's `conversation` only. The export section goes
+    in `side` when given.
     """
-    chat = gr.ChatInterface(
+    chat = PlaygroundChat(
         respond,
         multimodal=multimodal,
-        chatbot=gr.Chatbot(label="Conversation", height=520, buttons=["copy", "copy_all"],
-                           placeholder=placeholder, layout="bubble"),
+        chatbot=gr.Chatbot(label="Conversation", buttons=["copy", "copy_all"], placeholder=placeholder,
+                           layout="bubble", elem_classes="playground-chatbot"),
         textbox=textbox,
         additional_inputs=additional_inputs,
         additional_outputs=additional_outputs,
@@ -45,8 +79,19 @@ def build_chat(ctx: AppContext, respond: Callable, *, conversation: str,
         concurrency_limit=ctx.settings.concurrency_limit,
         fill_height=False,
     )
-    _restore_latest(chat)
-    _export_row(chat.chatbot)
+    layout.keep_draft_after_answer(chat)
+    history = chat.new_chat_button.parent
+    history.elem_classes = [*(history.elem_classes or []), "history-drawer"]
+    for picked in (chat.new_chat_button.click, chat.chat_history_dataset.click):
+        picked(None, js=layout.CLOSE_HISTORY_JS, api_visibility="private", queue=False)
+    _restore_latest(chat, remembers)
+    if remembers is not None:
+        _restore_choices_on_pick(chat, remembers)
+    if side is not None:
+        with side:
+            _export_row(chat.chatbot)
+    else:
+        _export_row(chat.chatbot)
 
     def forget(request: gr.Request) -> None:
         ctx.forget_conversations(request, [conversation])
@@ -55,21 +100,39 @@ def build_chat(ctx: AppContext, respond: Callable, *, conversation: str,
     return chat
 
 
-def _restore_latest(chat: gr.ChatInterface) -> None:
-    """After a reload, show the conversation the visitor had open (once per page)."""
+def _restore_latest(chat: gr.ChatInterface, remembers: memory.ConversationMemory | None) -> None:
+    """After a reload, show the conversation the visitor had open (once per page), with its choices
+    (unless a link chose this tab's provider or model)."""
     restored = gr.State(False)
+    choice_outputs = remembers.outputs if remembers is not None else []
 
-    def restore(saved: list | None, index: int | None, shown: list | None, done: bool):
+    async def restore(saved: list | None, index: int | None, shown: list | None, done: bool,
+                      request: gr.Request):
+        unchanged = [gr.update() for _ in choice_outputs]
         if done or index is not None or shown:
-            return gr.update(), gr.update(), gr.update(), True
+            return gr.update(), gr.update(), gr.update(), True, *unchanged
         if not saved or not saved[0]:
-            return gr.update(), gr.update(), gr.update(), False
-        return 0, saved[0], saved[0], True
+            return gr.update(), gr.update(), gr.update(), False, *unchanged
+        choices = await remembers.restore_unless_linked(saved[0], request) if remembers is not None else []
+        return 0, saved[0], saved[0], True, *choices
 
     gr.on([chat.load, chat.saved_conversations.change], restore,
           inputs=[chat.saved_conversations, chat.conversation_id, chat.chatbot, restored],
-          outputs=[chat.conversation_id, chat.chatbot, chat.chatbot_state, restored],
+          outputs=[chat.conversation_id, chat.chatbot, chat.chatbot_state, restored, *choice_outputs],
           api_visibility="private", queue=False, show_progress="hidden")
+
+
+def _restore_choices_on_pick(chat: gr.ChatInterface, remembers: memory.ConversationMemory) -> None:
+    """Picking an earlier conversation from the history list puts its choices back."""
+
+    async def restore(index: int | None, saved: list | None):
+        if index is None or not saved or not 0 <= index < len(saved):
+            return remembers.unchanged()
+        return await remembers.restore(saved[index])
+
+    chat.chat_history_dataset.click(restore, [chat.chat_history_dataset, chat.saved_conversations],
+                                    remembers.outputs, api_visibility="private", queue=False,
+                                    show_progress="hidden")
 
 
 def _export_row(chatbot: gr.Chatbot) -> None:
@@ -166,13 +229,14 @@ def without_failed_prompts(history: list | None) -> list:
 
 
 def turn_messages(turn: Turn, *, done: bool = False, error: str | None = None,
-                  continues: str | None = None) -> list[gr.ChatMessage]:
+                  continues: str | None = None, choices: str | None = None) -> list[gr.ChatMessage]:
     """The assistant messages for one turn: thinking, answer, images, sources, caption, error.
 
     Everything except the answer text and images carries a metadata title, which
     marks it display-only (it is not sent back to providers on later turns).
     Everything from the provider is made inert here (see `ui.inert`). `continues`
-    is the (already neutral) answer this turn's text will be appended to, if any.
+    is the (already neutral) answer this turn's text will be appended to, if any; `choices`
+    (from `ui.memory.record`) is kept with the caption so the conversation remembers them.
     """
     reply = turn.reply
     out: list[gr.ChatMessage] = []
@@ -197,8 +261,10 @@ def turn_messages(turn: Turn, *, done: bool = False, error: str | None = None,
     if error:
         out.append(error_block(error))
     if done:
-        out.append(gr.ChatMessage(role="assistant", content="",
-                                  metadata={"title": markdown_text(caption(turn))}))
+        metadata = {"title": markdown_text(caption(turn))}
+        if choices:
+            metadata["id"] = choices
+        out.append(gr.ChatMessage(role="assistant", content="", metadata=metadata))
     if not out:
         out.append(gr.ChatMessage(role="assistant", content="", metadata={"title": "Waiting for the first token…", "status": "pending"}))
     return out
@@ -245,6 +311,7 @@ async def stream_turn(
     visitor = ctx.visitor(request)
     turn: Turn | None = None
     continues = messages[-1].text if params.get("continue_last") and messages else None
+    choices = memory.record(provider_id, model, params)
     params.setdefault("conversation", capability.value)  # each chat tab is a conversation of its own
     try:
         stream = ctx.playground.chat(messages, provider_id=provider_id, model=model, visitor=visitor,
@@ -257,10 +324,10 @@ async def stream_turn(
         else:
             message = describe_error(exc)
             gr.Warning(html_text(message))
-            yield turn_messages(turn, done=True, error=message, continues=continues), turn
+            yield turn_messages(turn, done=True, error=message, continues=continues, choices=choices), turn
         return
     if turn is not None:
-        yield turn_messages(turn, done=True, continues=continues), turn
+        yield turn_messages(turn, done=True, continues=continues, choices=choices), turn
 
 
 def error_messages(exc: BaseException) -> list[gr.ChatMessage]:

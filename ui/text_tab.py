@@ -8,20 +8,31 @@ from providers import Capability, Message
 from providers.messages import append_turn
 
 from .chat import build_chat, continue_answer, error_messages, offers_continue, stream_turn, without_failed_prompts
+from . import layout
 from .context import AppContext
+from .memory import ConversationMemory
 from .parameters import sampling_controls
 from .pickers import ModelPicker
 
 
-def build_text_tab(ctx: AppContext) -> ModelPicker:
-    with gr.Row(equal_height=True):
-        picker = ModelPicker(ctx.registry, Capability.TEXT)
-    with gr.Accordion("Parameters", open=False):
-        controls = sampling_controls()
-        system_prompt, temperature, max_tokens, top_p = (controls.system_prompt, controls.temperature,
-                                                         controls.max_tokens, controls.top_p)
-        web_search = gr.Checkbox(label="Web search (where the provider offers it)", value=False)
+def build_text_tab(ctx: AppContext) -> layout.ChatTab:
+    with layout.chat_layout() as columns:
+        with columns.side, layout.parameters_panel() as parameters:
+            controls = sampling_controls()
+            system_prompt, temperature, max_tokens, top_p = (controls.system_prompt, controls.temperature,
+                                                             controls.max_tokens, controls.top_p)
+            web_search = gr.Checkbox(label="Web search (where the provider offers it)", value=False)
+        with columns.main:
+            with layout.picker_bar():
+                layout.history_button()
+                picker = ModelPicker(ctx.registry, Capability.TEXT)
+            _build_chat(ctx, picker, columns.side, system_prompt, temperature, max_tokens, top_p, web_search)
+    return layout.ChatTab(picker=picker, parameters=parameters)
 
+
+def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_prompt: gr.Textbox,
+                temperature: gr.Slider, max_tokens: gr.Slider, top_p: gr.Slider, web_search: gr.Checkbox) -> None:
+    """The text chat with Continue, answering with the picker's choice and the side panel's parameters."""
     # Offered only under an answer cut short at the length limit, by a provider that can continue it.
     extend = gr.Button("Continue the last answer", size="sm", variant="secondary", scale=0, min_width=200,
                        visible=False, render=False, elem_id="text-continue")
@@ -53,6 +64,10 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
                            web_search],
         placeholder="Pick a provider and a model above, then type a message.",
         additional_outputs=[extend],
+        remembers=ConversationMemory("text", picker, {
+            "system_prompt": system_prompt, "temperature": temperature, "max_tokens": max_tokens,
+            "top_p": top_p, "web_search": web_search}),
+        side=side,
     )
     with gr.Row():
         extend.render()
@@ -69,4 +84,3 @@ def build_text_tab(ctx: AppContext) -> ModelPicker:
     extend.click(on_continue, [chat.chatbot, picker.provider, picker.model, system_prompt, temperature,
                                max_tokens, top_p], [chat.chatbot, chat.chatbot_state, extend],
                  api_visibility="private", concurrency_limit=ctx.settings.concurrency_limit)
-    return picker

@@ -9,20 +9,32 @@ from providers.media import prepare_images, run_image_work
 from providers.messages import append_turn
 
 from .chat import build_chat, error_messages, stream_turn_messages, without_failed_prompts
+from . import layout
 from .context import AppContext
+from .memory import ConversationMemory
 from .parameters import sampling_controls
 from .pickers import ModelPicker
 
 
-def build_vision_tab(ctx: AppContext) -> ModelPicker:
-    with gr.Row(equal_height=True):
-        picker = ModelPicker(ctx.registry, Capability.VISION)
-    with gr.Accordion("Parameters", open=False):
-        controls = sampling_controls(system_prompt=False, top_p=False)
-        temperature, max_tokens = controls.temperature, controls.max_tokens
-    with gr.Accordion("Take a photo with the webcam", open=False):
-        webcam = gr.Image(label="Webcam photo (added to your next message)", sources=["webcam"],
-                          type="filepath", height=240)
+def build_vision_tab(ctx: AppContext) -> layout.ChatTab:
+    with layout.chat_layout() as columns:
+        with columns.side:
+            with layout.parameters_panel() as parameters:
+                controls = sampling_controls(system_prompt=False, top_p=False)
+            with gr.Accordion("Take a photo with the webcam", open=False):
+                webcam = gr.Image(label="Webcam photo (added to your next message)", sources=["webcam"],
+                                  type="filepath", height=240)
+        with columns.main:
+            with layout.picker_bar():
+                layout.history_button()
+                picker = ModelPicker(ctx.registry, Capability.VISION)
+            _build_chat(ctx, picker, columns.side, controls.temperature, controls.max_tokens, webcam)
+    return layout.ChatTab(picker=picker, parameters=parameters)
+
+
+def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, temperature: gr.Slider,
+                max_tokens: gr.Slider, webcam: gr.Image) -> None:
+    """The vision chat, answering with the picker's choice and the side panel's parameters."""
 
     async def respond(message: dict, history: list, provider_id: str, model: str,
                       temp: float, max_new: float, request: gr.Request):
@@ -53,9 +65,10 @@ def build_vision_tab(ctx: AppContext) -> ModelPicker:
         ctx, respond, conversation=Capability.VISION.value, textbox=textbox, multimodal=True,
         additional_inputs=[picker.provider, picker.model, temperature, max_tokens],
         placeholder="Upload, paste or photograph an image, then ask about it.",
+        remembers=ConversationMemory("vision", picker, {"temperature": temperature, "max_tokens": max_tokens}),
+        side=side,
     )
     webcam.input(_attach_photo, [webcam, textbox], [textbox, webcam], api_visibility="private", queue=False)
-    return picker
 
 
 def _attach_photo(photo: str | None, message: dict | None) -> tuple[dict, None]:

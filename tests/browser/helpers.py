@@ -29,7 +29,8 @@ def choose(panel: Locator, label: str, option: str) -> None:
 
 
 def send(panel: Locator, text: str) -> None:
-    box = panel.get_by_test_id("textbox")
+    """Type into a chat tab's message box (not the side panel's system prompt) and press Enter."""
+    box = panel.locator(".chat-input").get_by_test_id("textbox")
     box.fill(text)
     box.press("Enter")
 
