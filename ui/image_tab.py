@@ -27,7 +27,7 @@ MAX_GALLERY = 48
 SHOW_RESULT_JS = """() => {
   const result = document.getElementById("image-result");
   if (result && window.matchMedia("(max-width: 640px)").matches) {
-    result.scrollIntoView({block: "start", behavior: "smooth"});
+    result.scrollIntoView({block: "start"});  // at once: a smooth scroll is cut short as the result grows
   }
 }"""
 
