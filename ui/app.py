@@ -30,8 +30,9 @@ INTRO = (
 CSS = layout.CSS + """
 #image-caption, .playground-link { font-size: var(--text-sm); color: var(--body-text-color-subdued); }
 #image-output img { max-height: min(50vh, 520px); }
-@media (max-width: 640px) {
-  #image-result { order: -1; scroll-margin-top: 8px; } #image-output img { max-height: 42vh; } }
+@media (max-width: 640px) {  /* the result first; the controls, after it in the page's order, never anchor the scroll */
+  #image-result { order: -1; scroll-margin-top: 8px; } #image-output img { max-height: 42vh; }
+  #image-controls { overflow-anchor: none; } }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
 """
 #: The page script, passed to `launch(js=...)` by app.py.
