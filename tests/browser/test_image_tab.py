@@ -3,13 +3,14 @@ made, Cancel, a tall result that leaves its caption in view, the result first on
 prompt in the caption and the gallery.
 
 The fake provider's "progress" model waits in a pretend queue (3, 2, 1 of 7) and then counts 12 steps
-(about 5 s in all); "pattern" answers at once. What the status line showed is recorded in the page
+(about 5 s in all); "slow" waits as long and reports nothing; "pattern" answers at once. What the status line showed is recorded in the page
 (a MutationObserver), so no short-lived state is missed on a busy machine.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -34,9 +35,18 @@ def viewport(request) -> str:
 
 
 @pytest.fixture
-def screen(browser, app_url, viewport) -> Page:
+def screen(browser, app_url, viewport) -> Iterator[Page]:
     """A fresh page at the viewport's size that can reach only the app."""
-    context = browser.new_context(viewport=VIEWPORTS[viewport], base_url=app_url)
+    yield from _screen(browser, app_url, VIEWPORTS[viewport])
+
+
+@pytest.fixture
+def desktop(browser, app_url) -> Iterator[Page]:
+    yield from _screen(browser, app_url, VIEWPORTS["desktop"])
+
+
+def _screen(browser, app_url: str, size: dict) -> Iterator[Page]:
+    context = browser.new_context(viewport=size, base_url=app_url)
     context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
     context.set_default_timeout(20_000)
     expect.set_options(timeout=15_000)  # the machine may be busy: waits end on what the page shows
@@ -87,6 +97,18 @@ def test_progress_and_queue_place_then_the_image_with_its_prompt(screen, viewpor
     expect(cancel).to_be_hidden()
     expect(status).to_have_text("")
     assert any(re.match(r"^Step 12 of 12", t) for t in screen.evaluate("window.statusSeen"))
+
+
+def test_a_provider_that_reports_nothing_shows_generating_and_the_time(desktop):
+    """As the Hugging Face provider: no queue place, no steps; the bar has no value and the time moves on."""
+    screen = desktop
+    panel = _image_tab(screen, "slow")
+    panel.get_by_label("Prompt", exact=True).fill("a quiet harbour")
+    panel.get_by_role("button", name="Generate", exact=True).click()
+    _saw(screen, r"^Generating… · [1-9]\d* s$")
+    expect(screen.locator("#image-status progress:not([value])")).to_have_count(1)  # indeterminate
+    expect(panel.locator("#image-caption")).to_contain_text("“a quiet harbour” · Fake Provider · slow")
+    assert not any(re.match(r"^(In queue|Step)", t) for t in screen.evaluate("window.statusSeen"))
 
 
 def test_cancel_ends_the_run_and_generate_comes_back(screen, viewport, screenshots):
