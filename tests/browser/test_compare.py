@@ -148,3 +148,22 @@ def test_blind_vote_reveals_names_and_persists_across_a_restart(page, browser, v
                    ).to_have_count(1)
         finally:
             context.close()
+
+
+def test_columns_finishing_together_always_show_their_final_text(page):
+    """20 runs whose two columns answer at the same moment (the fake's "gather 2" releases both at
+    once): every run ends with both final answers shown, no spinner, and Send back."""
+    open_app(page)
+    open_compare(page, "Side by side", "compare-side")
+    prompt = page.locator("#compare-prompt textarea")
+    for run in range(1, 21):
+        prompt.fill("gather 2")
+        prompt.press("Enter")
+        for n in (1, 2):
+            expect(column_bot(page, n).filter(has_text="gathered 2")).to_have_count(run, timeout=20_000)
+        expect(page.locator("#compare-send")).to_be_visible()
+        expect(page.locator("#compare-stop")).to_be_hidden()
+        expect(page.locator("#compare-side").get_by_text("Waiting for the first token…")).to_have_count(0)
+        expect(page.locator("#compare-side .pending")).to_have_count(0)
+        for n in (1, 2):
+            expect(page.locator(f"#compare-stats-{n}")).to_contain_text("s total")
