@@ -294,25 +294,11 @@ class Playground:
         provider.reached()  # it answered: no longer shown as unreachable after an earlier status check
 
     # -- images ----------------------------------------------------------------------
-    async def image(
-        self,
-        prompt: str,
-        *,
-        provider_id: str | None,
-        model: str | None,
-        visitor: Visitor,
-        negative_prompt: str = "",
-        width: int | None = 1024,
-        height: int | None = 1024,
-        steps: int | None = None,
-        guidance: float | None = None,
-        seed: int | None = -1,
-        on_progress: ProgressSink | None = None,
-    ) -> tuple[ImageResult, float]:
-        """Generate one image; returns it with the seconds taken. Sizes snap to multiples of 32.
-
-        `on_progress` receives the provider's `Progress` reports (queue position, steps) as they come.
-        """
+    async def image_request(self, prompt: str, *, provider_id: str | None, model: str | None,
+                            visitor: Visitor | None = None, negative_prompt: str = "", width: int | None = 1024,
+                            height: int | None = 1024, steps: int | None = None, guidance: float | None = None,
+                            seed: int | None = -1) -> tuple[Provider, ImageRequest]:
+        """The provider and the checked request `image` sends (also what "View code" shows). Raises InputError."""
         self.check_prompt(prompt, what="prompt")
         provider, resolved = await self.resolve(provider_id, model, Capability.IMAGE, visitor)
         options = provider.image_options(resolved)  # steps and guidance are kept within what the model takes
@@ -332,6 +318,30 @@ class Playground:
             guidance=guidance,
             seed=int(clamp(seed, -1, SEED_MAX, -1, what="seed")),
         )
+        return provider, request
+
+    async def image(
+        self,
+        prompt: str,
+        *,
+        provider_id: str | None,
+        model: str | None,
+        visitor: Visitor,
+        negative_prompt: str = "",
+        width: int | None = 1024,
+        height: int | None = 1024,
+        steps: int | None = None,
+        guidance: float | None = None,
+        seed: int | None = -1,
+        on_progress: ProgressSink | None = None,
+    ) -> tuple[ImageResult, float]:
+        """Generate one image; returns it with the seconds taken. Sizes snap to multiples of 32.
+
+        `on_progress` receives the provider's `Progress` reports (queue position, steps) as they come.
+        """
+        provider, request = await self.image_request(
+            prompt, provider_id=provider_id, model=model, visitor=visitor, negative_prompt=negative_prompt,
+            width=width, height=height, steps=steps, guidance=guidance, seed=seed)
         started = time.perf_counter()
         try:
             with self.fair_use.admit(visitor.limit_key or visitor.session_id), listening_for_progress(on_progress):
