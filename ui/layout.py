@@ -165,6 +165,7 @@ def keep_draft_after_answer(chat: gr.ChatInterface) -> None:
             continue
         if isinstance(reset, dict) and "value" in reset and reset["value"] is None and reset.get("interactive"):
             block_fn.fn = _enable_keeping_draft
+            block_fn.show_progress = "hidden"  # no loading veil over the box the visitor is typing in
             replaced += 1
     if not replaced:
         logger.warning("The chat box's reset step was not found; it is cleared after each answer")
