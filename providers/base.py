@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .code import PLAYGROUND, CodeTarget
 from .config import env_str
 from .credentials import Credential
 from .errors import InputError, ModelNotSupportedError, NotConfiguredError
@@ -262,6 +263,11 @@ class Provider:
     async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
         """Generate one image. Raise ProviderError subclasses on failure."""
         raise NotConfiguredError(self.label, "this provider does not generate images")
+
+    async def code_target(self, request: ChatRequest | ImageRequest) -> CodeTarget:
+        """How "View code" writes `request` (see `providers.code`). The default, for services with no
+        public client, is this app's own API."""
+        return CodeTarget(PLAYGROUND)
 
     def describe(self, visitor: Visitor | None = None) -> dict[str, Any]:
         """The provider as the public `/providers` endpoint lists it, for the calling visitor."""

@@ -29,6 +29,7 @@ from huggingface_hub import AsyncInferenceClient, TextGenerationStreamOutput
 from PIL import Image, UnidentifiedImageError
 
 from ..base import Capability, ChatRequest, ImageRequest, ImageResult
+from ..code import HUGGINGFACE, CodeTarget
 from ..credentials import HF_TOKEN, shared_credentials_allowed
 from ..errors import AuthRequiredError, ModelNotSupportedError, NotConfiguredError, ProtocolError, UnavailableError
 from ..events import ChatEvent, Finish, Status, TextDelta
@@ -285,6 +286,22 @@ class HuggingFaceProvider(InferenceClientProvider):
         routed = Endpoint(None, endpoint.api_key, provider, endpoint.timeout, router=True)
         await self._warm_routing(routed, hub_id)
         return routed, hub_id
+
+    # -- View code ---------------------------------------------------------------------------
+    async def code_target(self, request: ChatRequest | ImageRequest) -> CodeTarget:
+        """The router (or the self-hosted server) as `chat`/`generate_image` reach it, with the key's variable."""
+        base = custom_base_url()
+        where = base or router_url()
+        hf = HF_TOKEN.may_go_to(where)
+        key = {"key_env": "HF_TOKEN" if hf else "HF_INFERENCE_API_KEY", "key_required": hf}
+        image = isinstance(request, ImageRequest)
+        capability = Capability.IMAGE if image else request.capability
+        model = self.check_model_id(request.model or self.default_model(capability))
+        if image:
+            endpoint, target = await self._image_route(Endpoint(where, "", router=base is None), model)
+            return CodeTarget(HUGGINGFACE, base_url=endpoint.base_url or "", model=target,
+                              routing=endpoint.provider, **key)
+        return CodeTarget(HUGGINGFACE, base_url=where, model=model if base else router_chat_model(model), **key)
 
     # -- images -----------------------------------------------------------------------------
     async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:

@@ -19,6 +19,7 @@ import httpx
 
 from ..base import Capability, ChatRequest
 from ..cache import TTLCache
+from ..code import OPENAI, CodeTarget
 from ..errors import ModelNotSupportedError, NotConfiguredError
 from ..events import ChatEvent
 from ..http import request_json
@@ -104,6 +105,14 @@ class OpenAICompatProvider(InferenceClientProvider):
 
     def hints(self, model: str) -> Hints:
         return Hints(auth="Check OPENAI_COMPAT_API_KEY for this server")
+
+    async def code_target(self, request: ChatRequest) -> CodeTarget:  # type: ignore[override]
+        """The `openai` client on the configured server, with the model `chat` would send."""
+        model = request.model
+        if not model:
+            await self.list_models(request.capability)
+            model = self.default_model(request.capability)
+        return CodeTarget(OPENAI, base_url=f"{_base_url()}/v1", key_env="OPENAI_COMPAT_API_KEY", model=model)
 
     async def chat(self, request: ChatRequest, visitor: Visitor) -> AsyncIterator[ChatEvent]:
         endpoint = self.endpoint(visitor)

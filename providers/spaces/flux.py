@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from ..base import Capability, ImageOptions, ImageRequest, ImageResult
+from ..code import SPACE, CodeTarget, GradioCall
 from ..media import check_returned_image
 from ..session import Visitor
 from .space import Space, SpaceProvider, api_changed
@@ -41,6 +42,23 @@ class FluxSpaceProvider(SpaceProvider):
         return ImageOptions(steps=self.steps_range, default_steps=self.default_steps, guidance=self.guidance_range,
                             default_guidance=self.default_guidance, negative_prompt=False)
 
+    def arguments(self, request: ImageRequest) -> dict[str, Any]:
+        """`/infer`'s arguments by name, in the Spaces' order (a name the Space lacks is left out when sent)."""
+        wanted = {
+            "prompt": request.prompt,
+            "seed": max(request.seed, 0),
+            "randomize_seed": request.seed < 0,
+            "width": request.width,
+            "height": request.height,
+            "guidance_scale": request.guidance if request.guidance is not None else self.default_guidance,
+            "num_inference_steps": request.steps or self.default_steps,
+        }
+        return {k: v for k, v in wanted.items() if v is not None}
+
+    async def code_target(self, request: ImageRequest) -> CodeTarget:  # type: ignore[override]
+        return CodeTarget(SPACE, base_url=self.space.source(), key_env="HF_TOKEN",
+                          calls=(GradioCall(ENDPOINT, self.arguments(request)),))
+
     async def generate_image(self, request: ImageRequest, visitor: Visitor) -> ImageResult:
         deadline = self.space.deadline()
         session = await self.space.session(visitor, deadline)
@@ -48,16 +66,7 @@ class FluxSpaceProvider(SpaceProvider):
         if "prompt" not in params:
             raise api_changed(self.label, f"{ENDPOINT}(prompt, seed, randomize_seed, width, height, ...)",
                               session.api)
-        wanted = {
-            "prompt": request.prompt,
-            "seed": max(request.seed, 0),
-            "randomize_seed": request.seed < 0,
-            "width": request.width,
-            "height": request.height,
-            "num_inference_steps": request.steps or self.default_steps,
-            "guidance_scale": request.guidance if request.guidance is not None else self.default_guidance,
-        }
-        arguments = {k: v for k, v in wanted.items() if k in params and v is not None}
+        arguments = {k: v for k, v in self.arguments(request).items() if k in params}
         result: Any = None
         async for output in self.space.stream(session, ENDPOINT, visitor=visitor, deadline=deadline,
                                               kwargs=arguments):

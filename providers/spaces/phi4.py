@@ -10,13 +10,15 @@ state, so every visitor gets a Client of their own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 from ..base import Capability, ChatRequest
+from ..code import SPACE, CodeTarget, GradioCall, ImageFile, PreviousOutput
 from ..events import ChatEvent, Finish, TextDelta
+from ..media import PreparedImage
 from ..messages import Message
 from ..session import Visitor
 from .space import Param, Space, SpaceProvider, SpaceSession, api_changed, file_ref, image_files, resend_files
@@ -73,11 +75,18 @@ def plan_chat(api: dict[str, list[Param]], label: str) -> ChatPlan:
     raise api_changed(label, EXPECTED_API, api)
 
 
-def _history(messages: list[Message], paths: dict[int, str]) -> list[dict]:
+#: The real Space's shape, which "View code" writes: the two-step session chat.
+TWO_STEP = ChatPlan("/process_message", (Param("history", "Chatbot", False), Param("message", "MultimodalTextbox", False)),
+                    "/bot_response", (Param("history", "Chatbot", False),))
+#: How an image is sent: a file upload here, a placeholder in "View code".
+FileOf = Callable[[PreparedImage], Any]
+
+
+def _history(messages: list[Message], file: FileOf) -> list[dict]:
     """Earlier turns as Gradio 6 Chatbot messages with typed parts."""
     history = []
     for message in messages:
-        parts: list[dict] = [{"type": "file", "file": file_ref(paths[id(image)])} for image in message.images]
+        parts: list[dict] = [{"type": "file", "file": file(image)} for image in message.images]
         if message.text:
             parts.append({"type": "text", "text": message.text})
         if parts and message.role in ("user", "assistant"):
@@ -138,7 +147,8 @@ class Phi4Provider(SpaceProvider):
             images = [image for message in request.messages for image in message.images]
             with image_files(images) as files:
                 paths = {id(image): path for image, path in zip(images, files)}
-                arguments = self._arguments(plan.inputs, request, earlier, last, paths)
+                arguments = self._arguments(plan.inputs, request, earlier, last,
+                                            lambda image: file_ref(paths[id(image)]))
                 sent = ""
                 # aclosing: when our consumer stops (Stop), the remote job is cancelled at once.
                 async with aclosing(self._turn(session, plan, arguments, files, visitor, deadline)) as outputs:
@@ -170,18 +180,31 @@ class Phi4Provider(SpaceProvider):
             async for output in outputs:
                 yield output
 
+    async def code_target(self, request: ChatRequest) -> CodeTarget:  # type: ignore[override]
+        """The Space's two-step chat on one session: the message, then the answer to the history it returns."""
+        numbers = {id(image): n for n, image in enumerate(
+            (image for message in request.messages for image in message.images), start=1)}
+
+        def placeholder(image: PreparedImage) -> ImageFile:
+            return ImageFile(numbers[id(image)], image.mime)
+
+        earlier, last = request.messages[:-1], request.messages[-1]
+        first = self._arguments(TWO_STEP.inputs, request, earlier, last, placeholder)
+        return CodeTarget(SPACE, base_url=self.space.source(), key_env="HF_TOKEN", model=MODEL, calls=(
+            GradioCall(TWO_STEP.submit, first), GradioCall(str(TWO_STEP.respond), {"history": PreviousOutput()})))
+
     def _arguments(self, params: tuple[Param, ...], request: ChatRequest, earlier: list[Message],
-                   last: Message, paths: dict[int, str]) -> dict[str, Any]:
+                   last: Message, file: FileOf) -> dict[str, Any]:
         options = {"system_prompt": request.system_prompt or None, "temperature": request.temperature,
                    "top_p": request.top_p, "max_tokens": request.max_tokens}
         arguments: dict[str, Any] = {}
         for param in params:
             role = _role(param)
             if role == "history":
-                arguments[param.name] = _history(earlier, paths)
+                arguments[param.name] = _history(earlier, file)
             elif role == "message":
                 arguments[param.name] = {"text": last.text,
-                                         "files": [file_ref(paths[id(image)]) for image in last.images]}
+                                         "files": [file(image) for image in last.images]}
             elif role == "option" and options[_OPTIONS[param.name]] is not None:
                 arguments[param.name] = options[_OPTIONS[param.name]]
         return arguments
