@@ -9,6 +9,7 @@ from providers import Registry, build_registry
 from . import layout
 from .api import build_api, build_compare_api
 from .banner import build_banner, wire_banner
+from .code_view import build_code_api
 from .compare_tab import build_compare_tab
 from .config import AppSettings
 from .context import AppContext
@@ -127,6 +128,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
                 settings_panel = build_settings_tab(ctx, demo)
         build_api(ctx)
         build_compare_api(ctx)
+        build_code_api(ctx)
 
         pickers = {"text": text_chat.picker, "vision": vision_chat.picker, "image": image_picker}
         for tab, tab_id in ((text_tab, "text"), (vision_tab, "vision"), (image_tab, "image"),

@@ -9,6 +9,7 @@ from providers.messages import append_turn
 
 from .chat import build_chat, continue_answer, error_messages, offers_continue, stream_turn, without_failed_prompts
 from . import layout
+from .code_view import view_code
 from .context import AppContext
 from .memory import ConversationMemory
 from .parameters import sampling_controls
@@ -69,6 +70,9 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_pr
             "top_p": top_p, "web_search": web_search}),
         side=side,
     )
+    with side:  # View code: this tab's request as Python, JavaScript or curl
+        view_code(ctx, "text", picker, [chat.chatbot, system_prompt, temperature, max_tokens, top_p],
+                  ["history", "system_prompt", "temperature", "max_tokens", "top_p"])
     with gr.Row():
         extend.render()
 

@@ -10,6 +10,7 @@ from providers.messages import append_turn
 
 from .chat import build_chat, error_messages, stream_turn_messages, without_failed_prompts
 from . import layout
+from .code_view import view_code
 from .context import AppContext
 from .memory import ConversationMemory
 from .parameters import sampling_controls
@@ -61,13 +62,16 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, temperatu
         label="Message and images", file_types=["image"], file_count="multiple", sources=["upload"],
         placeholder="Add, drop or paste an image and ask about it…", submit_btn="Send", stop_btn="Stop",
     )
-    build_chat(
+    chat = build_chat(
         ctx, respond, conversation=Capability.VISION.value, textbox=textbox, multimodal=True,
         additional_inputs=[picker.provider, picker.model, temperature, max_tokens],
         placeholder="Upload, paste or photograph an image, then ask about it.",
         remembers=ConversationMemory("vision", picker, {"temperature": temperature, "max_tokens": max_tokens}),
         side=side,
     )
+    with side:  # View code: this tab's request as Python, JavaScript or curl
+        view_code(ctx, "vision", picker, [chat.chatbot, temperature, max_tokens],
+                  ["history", "temperature", "max_tokens"])
     webcam.input(_attach_photo, [webcam, textbox], [textbox, webcam], api_visibility="private", queue=False)
 
 
