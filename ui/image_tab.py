@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from providers import Capability, ImageOptions, PlaygroundError
 from playground.service import describe_error
+from providers import Capability, ImageOptions, PlaygroundError
 from providers.events import Progress
 
 from .context import AppContext, gradio_error
