@@ -34,7 +34,6 @@ CSS = layout.CSS + """
 @media (max-width: 640px) {  /* the result first; the controls, after it in the page's order, never anchor the scroll */
   #image-result { order: -1; scroll-margin-top: 8px; } #image-output img { max-height: 42vh; }
   #image-controls { overflow-anchor: none; } }
-@media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
 """
 #: The page script, passed to `launch(js=...)` by app.py.
 JS = layout.JS
@@ -117,9 +116,9 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
         current_tab = gr.State("text")
         with gr.Tabs(selected="text", elem_classes="playground-tabs") as tabs:
             with gr.Tab("Text chat", id="text", elem_id="tab-text") as text_tab:
-                text_chat = build_text_tab(ctx)
+                text_chat = build_text_tab(ctx, banner)
             with gr.Tab("Vision chat", id="vision", elem_id="tab-vision") as vision_tab:
-                vision_chat = build_vision_tab(ctx)
+                vision_chat = build_vision_tab(ctx, banner)
             with gr.Tab("Text-to-image", id="image", elem_id="tab-image") as image_tab:
                 image_picker = build_image_tab(ctx)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare") as compare_tab:

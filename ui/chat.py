@@ -275,13 +275,6 @@ def _image_path(image: ImageOutput) -> str:
 
 
 # -- streaming a turn -----------------------------------------------------------------------
-async def stream_turn_messages(ctx: AppContext, messages: list[Message],
-                               **params) -> AsyncIterator[list[gr.ChatMessage]]:
-    """`stream_turn`'s frames only."""
-    async for frame, _ in stream_turn(ctx, messages, **params):
-        yield frame
-
-
 def offers_continue(ctx: AppContext, turn: Turn | None) -> bool:
     """True when the turn's answer was cut short (length limit) by a provider that can continue it."""
     if turn is None or turn.error is not None or turn.reply.finish_reason != "length":
@@ -305,7 +298,8 @@ async def stream_turn(
     """Yield the assistant messages of a turn as it streams, with the turn so far (None before it starts).
 
     On failure the partial answer stays, an error block is appended and a toast
-    names the provider and the cause; the chat itself never breaks. With
+    names the provider and the cause; the chat itself never breaks. The last turn yielded
+    carries the failure (`turn.error`), also when it failed before it started. With
     `continue_last`, the frames' answer text is what goes after the last answer.
     """
     visitor = ctx.visitor(request)
@@ -320,8 +314,9 @@ async def stream_turn(
             yield turn_messages(turn, continues=continues), turn
     except PlaygroundError as exc:
         if turn is None:
-            yield error_messages(exc), None
+            yield error_messages(exc), Turn(provider_id=provider_id, provider=provider_id, model=model, error=exc)
         else:
+            turn.error = turn.error or exc
             message = describe_error(exc)
             gr.Warning(html_text(message))
             yield turn_messages(turn, done=True, error=message, continues=continues, choices=choices), turn

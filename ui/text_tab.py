@@ -9,6 +9,7 @@ from providers.messages import append_turn
 
 from .chat import build_chat, continue_answer, error_messages, offers_continue, stream_turn, without_failed_prompts
 from . import layout
+from .banner import Banner, banner_for_error
 from .code_view import view_code
 from .context import AppContext
 from .memory import ConversationMemory
@@ -16,7 +17,8 @@ from .parameters import sampling_controls
 from .pickers import ModelPicker
 
 
-def build_text_tab(ctx: AppContext) -> layout.ChatTab:
+def build_text_tab(ctx: AppContext, banner: Banner | None = None) -> layout.ChatTab:
+    """Text chat; a turn that fails for want of a credential shows `banner` (sign in / Open Settings)."""
     with layout.chat_layout() as columns:
         with columns.side, layout.parameters_panel() as parameters:
             controls = sampling_controls()
@@ -27,12 +29,14 @@ def build_text_tab(ctx: AppContext) -> layout.ChatTab:
             with layout.picker_bar():
                 layout.history_button()
                 picker = ModelPicker(ctx.registry, Capability.TEXT)
-            _build_chat(ctx, picker, columns.side, system_prompt, temperature, max_tokens, top_p, web_search)
+            _build_chat(ctx, picker, columns.side, system_prompt, temperature, max_tokens, top_p, web_search,
+                        notices=banner.outputs if banner else [])
     return layout.ChatTab(picker=picker, parameters=parameters)
 
 
 def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_prompt: gr.Textbox,
-                temperature: gr.Slider, max_tokens: gr.Slider, top_p: gr.Slider, web_search: gr.Checkbox) -> None:
+                temperature: gr.Slider, max_tokens: gr.Slider, top_p: gr.Slider, web_search: gr.Checkbox,
+                notices: list[gr.components.Component]) -> None:
     """The text chat with Continue, answering with the picker's choice and the side panel's parameters."""
     # Offered only under an answer cut short at the length limit, by a provider that can continue it.
     extend = gr.Button("Continue the last answer", size="sm", variant="secondary", scale=0, min_width=200,
@@ -41,10 +45,11 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_pr
     async def respond(message: str, history: list, provider_id: str, model: str, system: str,
                       temp: float, max_new: float, nucleus: float, search: bool, request: gr.Request):
         hidden = gr.update(visible=False)
+        unchanged = [gr.update() for _ in notices]
         try:
             messages = await ctx.read_history(without_failed_prompts(history))
         except Exception as exc:  # history is ours; a bad one must not break the chat
-            yield error_messages(exc), hidden
+            yield error_messages(exc), hidden, *unchanged
             return
         append_turn(messages, Message(role="user", text=message or ""))
         frame, turn = None, None
@@ -53,9 +58,10 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_pr
             capability=Capability.TEXT, system_prompt=system, temperature=temp,
             max_tokens=int(max_new), top_p=nucleus, web_search=bool(search),
         ):
-            yield frame, hidden
+            yield frame, hidden, *unchanged
         if frame is not None:
-            yield frame, gr.update(visible=offers_continue(ctx, turn))
+            failure = banner_for_error(turn.error) if notices and turn is not None else unchanged
+            yield frame, gr.update(visible=offers_continue(ctx, turn)), *failure
 
     chat = build_chat(
         ctx, respond, conversation=Capability.TEXT.value,
@@ -64,7 +70,7 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_pr
         additional_inputs=[picker.provider, picker.model, system_prompt, temperature, max_tokens, top_p,
                            web_search],
         placeholder="Pick a provider and a model above, then type a message.",
-        additional_outputs=[extend],
+        additional_outputs=[extend, *notices],
         remembers=ConversationMemory("text", picker, {
             "system_prompt": system_prompt, "temperature": temperature, "max_tokens": max_tokens,
             "top_p": top_p, "web_search": web_search}),

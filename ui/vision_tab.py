@@ -8,7 +8,8 @@ from providers import Capability, InputError, Message
 from providers.media import prepare_images, run_image_work
 from providers.messages import append_turn
 
-from .chat import build_chat, error_messages, stream_turn_messages, without_failed_prompts
+from .banner import Banner, banner_for_error
+from .chat import build_chat, error_messages, stream_turn, without_failed_prompts
 from . import layout
 from .code_view import view_code
 from .context import AppContext
@@ -17,7 +18,8 @@ from .parameters import sampling_controls
 from .pickers import ModelPicker
 
 
-def build_vision_tab(ctx: AppContext) -> layout.ChatTab:
+def build_vision_tab(ctx: AppContext, banner: Banner | None = None) -> layout.ChatTab:
+    """Vision chat; a turn that fails for want of a credential shows `banner` (sign in / Open Settings)."""
     with layout.chat_layout() as columns:
         with columns.side:
             with layout.parameters_panel() as parameters:
@@ -29,13 +31,18 @@ def build_vision_tab(ctx: AppContext) -> layout.ChatTab:
             with layout.picker_bar():
                 layout.history_button()
                 picker = ModelPicker(ctx.registry, Capability.VISION)
-            _build_chat(ctx, picker, columns.side, controls.temperature, controls.max_tokens, webcam)
+            _build_chat(ctx, picker, columns.side, controls.temperature, controls.max_tokens, webcam,
+                        notices=banner.outputs if banner else [])
     return layout.ChatTab(picker=picker, parameters=parameters)
 
 
 def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, temperature: gr.Slider,
-                max_tokens: gr.Slider, webcam: gr.Image) -> None:
+                max_tokens: gr.Slider, webcam: gr.Image, notices: list[gr.components.Component]) -> None:
     """The vision chat, answering with the picker's choice and the side panel's parameters."""
+    unchanged = [gr.update() for _ in notices]
+
+    def with_notices(frame: list, updates: list) -> list | tuple:
+        return (frame, *updates) if notices else frame
 
     async def respond(message: dict, history: list, provider_id: str, model: str,
                       temp: float, max_new: float, request: gr.Request):
@@ -50,13 +57,16 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, temperatu
         try:
             messages = await run_image_work(read_messages)
         except InputError as exc:
-            yield error_messages(exc)
+            yield with_notices(error_messages(exc), unchanged)
             return
-        async for frame in stream_turn_messages(
+        frame, turn = None, None
+        async for frame, turn in stream_turn(
             ctx, messages, provider_id=provider_id, model=model, request=request,
             capability=Capability.VISION, temperature=temp, max_tokens=int(max_new),
         ):
-            yield frame
+            yield with_notices(frame, unchanged)
+        if frame is not None and notices and turn is not None and turn.error is not None:
+            yield with_notices(frame, banner_for_error(turn.error))
 
     textbox = gr.MultimodalTextbox(
         label="Message and images", file_types=["image"], file_count="multiple", sources=["upload"],
@@ -68,6 +78,7 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, temperatu
         placeholder="Upload, paste or photograph an image, then ask about it.",
         remembers=ConversationMemory("vision", picker, {"temperature": temperature, "max_tokens": max_tokens}),
         side=side,
+        additional_outputs=notices,
     )
     with side:  # View code: this tab's request as Python, JavaScript or curl
         view_code(ctx, "vision", picker, [chat.chatbot, temperature, max_tokens],

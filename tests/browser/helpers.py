@@ -9,8 +9,9 @@ from playwright.sync_api import Locator, Page, expect
 
 def open_app(page: Page, query: str = "") -> None:
     page.goto("/" + query)
-    expect(page.get_by_role("tab", name="Text chat")).to_be_visible()
-    expect(page.get_by_role("tabpanel").first).to_be_visible()
+    # A first load on a busy machine can take a while (the app builds a session's config on first use).
+    expect(page.get_by_role("tab", name="Text chat")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("tabpanel").first).to_be_visible(timeout=30_000)
 
 
 def open_tab(page: Page, name: str, tab_id: str) -> Locator:

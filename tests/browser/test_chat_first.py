@@ -171,3 +171,22 @@ def test_a_failed_prompt_is_not_sent_again(page):
     expect(panel.get_by_test_id("bot").filter(has_text="turns").first).to_contain_text("1 turns")
     assert not any("fail:down" in text for text in bot_texts(panel))
     expect(panel.get_by_test_id("user")).to_have_count(2)  # the failed prompt stays on the page
+
+
+def test_a_refused_token_offers_open_settings(sized):
+    """With a token the banner is gone; a turn whose token is refused brings it back, and its
+    button leads to Settings."""
+    page, _ = sized
+    open_app(page)
+    banner = page.locator("#signin-banner")
+    expect(banner).to_be_visible()
+    settings = open_tab(page, "Settings", "settings")
+    settings.get_by_placeholder("hf_…").fill("hf_refused_in_the_browser")
+    settings.get_by_placeholder("hf_…").press("Enter")
+    expect(banner).to_be_hidden()
+    open_tab(page, "Text chat", "text")
+    type_and_send(page, "text", "fail:token")
+    expect(page.locator("#tab-text").get_by_test_id("bot").first).to_contain_text("Fake Provider")
+    expect(banner).to_be_visible()
+    page.locator("#signin-banner-open").click()
+    expect(page.get_by_role("tab", name="Settings")).to_have_attribute("aria-selected", "true")

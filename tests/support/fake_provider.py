@@ -4,7 +4,8 @@ Behaviour is driven by the model and the user's text so tests need no network:
 - model "echo": streams "Echo: <text>" word by word; "slow" does the same with a delay
   (FAKE_TOKEN_DELAY seconds per word, default 0.05); "count" (or the text "count N" with any model) streams N words;
   "thinker" adds reasoning, sources and a title; "broken" streams "partial answer" then fails (unavailable).
-- text "fail:<kind>" raises that typed error before any output; "fail-mid:<kind>" after some.
+- text "fail:<kind>" raises that typed error before any output; "fail-mid:<kind>" after some
+  ("fail:token": the visitor's own token refused, a failure the visitor fixes in Settings).
 - text "gather N": waits (at most 5 s) until N turns have arrived, then answers
   "gathered K" with K the turns that arrived: proof that calls overlap, not queue.
 - text "turns?": answers "<N> turns", N the messages received (shows which history was sent).
@@ -27,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from urllib.parse import unquote
 
 from PIL import Image
@@ -54,8 +56,9 @@ from providers import (
 from providers.errors import ProtocolError, ProviderError
 from providers.events import Progress, report_progress
 
-ERRORS: dict[str, type[ProviderError]] = {
+ERRORS: dict[str, Callable[..., ProviderError]] = {
     "auth": AuthRequiredError,
+    "token": partial(AuthRequiredError, credential="Hugging Face token"),  # the visitor's own token, refused
     "rate": RateLimitedError,
     "down": UnavailableError,
     "protocol": ProtocolError,
