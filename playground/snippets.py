@@ -32,13 +32,10 @@ from .service import Playground, sampling_params
 
 TABS = {"text": Capability.TEXT, "vision": Capability.VISION, "image": Capability.IMAGE}
 LANGUAGES = ("python", "javascript", "curl")
-#: Parameter names of this app's own endpoints (ui/api.py), in their order.
-APP_ENDPOINTS = {
-    "text": ("/chat", ("messages", "provider", "model", "system_prompt", "temperature", "max_tokens", "top_p")),
-    "vision": ("/vision", ("prompt", "images", "history", "provider", "model", "temperature", "max_tokens")),
-    "image": ("/image", ("prompt", "provider", "model", "negative_prompt", "width", "height", "steps", "guidance",
-                         "seed")),
-}
+#: This app's own endpoint per tab (ui/api.py); `AppParams` gives its parameters, in order.
+APP_ENDPOINTS = {"text": "/chat", "vision": "/vision", "image": "/image"}
+#: An endpoint's parameters as (name, default), in order; JavaScript and curl send every one.
+AppParams = dict[str, list[tuple[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class CodeRequest:
 
 async def code_request(playground: Playground, tab: str, *, provider_id: str | None, model: str | None,
                        messages: list[Message] | None = None, prompt: str = "", app_url: str = "",
-                       **params: Any) -> CodeRequest:
+                       app_params: AppParams | None = None, **params: Any) -> CodeRequest:
     """The checked request for `tab` and how its provider is reached. Raises InputError (and provider errors)."""
     capability = TABS.get(tab)
     if capability is None:
@@ -83,7 +80,7 @@ async def code_request(playground: Playground, tab: str, *, provider_id: str | N
                                                 params.get("top_p") if tab == "text" else None))
     target = await provider.code_target(request)
     if target.client == PLAYGROUND:
-        target = _app_target(tab, provider, request, app_url)
+        target = _app_target(tab, provider, request, app_url, app_params or {})
     return CodeRequest(tab, provider, target, request)
 
 
@@ -383,9 +380,11 @@ def openai_snippet(code: CodeRequest, language: str) -> str:
 
 
 # -- Gradio: Spaces and this app's own API ---------------------------------------------------------------
-def _app_target(tab: str, provider: Provider, request: ChatRequest | ImageRequest, app_url: str) -> CodeTarget:
-    """This app's own endpoint for the tab, with the provider's credential sent in its header."""
-    api_name, names = APP_ENDPOINTS[tab]
+def _app_target(tab: str, provider: Provider, request: ChatRequest | ImageRequest, app_url: str,
+                app_params: AppParams) -> CodeTarget:
+    """This app's own endpoint for the tab, with the provider's credential sent in its header; the endpoint's
+    other parameters (from `app_params`) keep their defaults."""
+    api_name = APP_ENDPOINTS[tab]
     if isinstance(request, ImageRequest):
         values: dict[str, Any] = {"prompt": request.prompt, "negative_prompt": request.negative_prompt,
                                   "width": request.width, "height": request.height, "steps": request.steps,
@@ -395,15 +394,20 @@ def _app_target(tab: str, provider: Provider, request: ChatRequest | ImageReques
         conversation = [{"role": m.role, "content": [*(files[id(i)] for i in m.images), m.text] if m.images
                          else m.text} for m in request.messages]
         last = request.messages[-1]
-        values = {"messages": conversation, "system_prompt": request.system_prompt, "prompt": last.text,
-                  "images": [files[id(i)] for i in last.images], "history": conversation[:-1],
-                  "temperature": request.temperature, "max_tokens": request.max_tokens, "top_p": request.top_p}
+        values = {"system_prompt": request.system_prompt, "temperature": request.temperature,
+                  "max_tokens": request.max_tokens, "top_p": request.top_p}
+        values.update({"messages": conversation} if tab == "text" else
+                      {"prompt": last.text, "images": [files[id(i)] for i in last.images],
+                       "history": conversation[:-1]})
     values.update(provider=provider.id, model=request.model)
+    declared = app_params.get(api_name)
+    arguments = ({name: values.get(name, default) for name, default in declared} if declared
+                 else {name: value for name, value in values.items() if value not in (None, "")})
     credential = provider.credential
     return CodeTarget(PLAYGROUND, base_url=app_url or "http://127.0.0.1:7860/",
                       key_env=credential.operator_setting if credential else "",
                       key_header=credential.header if credential else "",
-                      calls=(GradioCall(api_name, {name: values[name] for name in names}),))
+                      calls=(GradioCall(api_name, arguments),))
 
 
 def _space_base(source: str) -> str:
@@ -414,10 +418,16 @@ def _space_base(source: str) -> str:
 
 
 def _answer_of(code: CodeRequest, lang: str, var: str) -> str:
-    """How the final output is printed: a chat's text (a Space's history ends with it), or the outputs."""
-    if code.target.client == SPACE and code.tab != "image":
-        return f'{var}[-1]["content"]' if lang == "python" else f"{var}[0].at(-1).content"
-    return var if lang == "python" else (f"{var}[0]" if code.tab != "image" else f"JSON.stringify({var})")
+    """The statement printing the final output: a chat's text (a Space's history ends with it), or the outputs."""
+    if code.target.client == SPACE and code.tab != "image":  # the content: a string or typed parts
+        if lang == "python":
+            return (f'content = {var}[-1]["content"]\n'
+                    'print(content if isinstance(content, str) else "".join(p.get("text", "") for p in content))\n')
+        return (f"const content = {var}[0].at(-1).content;\n"
+                'console.log(typeof content === "string" ? content : content.map((p) => p.text ?? "").join(""));\n')
+    if lang == "python":
+        return f"print({var})\n"
+    return f"console.log({var}[0]);\n" if code.tab != "image" else f"console.log(JSON.stringify({var}));\n"
 
 
 _PY_WITH_FILES = '''
@@ -453,10 +463,10 @@ def _gradio_python(code: CodeRequest) -> str:
         auth = ', token=os.environ.get("HF_TOKEN")'
     text = ("import os\n\nfrom gradio_client import Client" + (", handle_file" if images else "") + "\n"
             + (_PY_WITH_FILES if images and chained else "")
-            + f'\nclient = Client("{target.base_url}"{auth})\n')
+            + f'\nclient = Client("{target.base_url}"{auth}, verbose=False)\n')
     for call in target.calls:
         text += f"output = client.predict(\n{_kwargs(call.arguments, expr)}    api_name=\"{call.api_name}\",\n)\n"
-    return text + f"print({_answer_of(code, 'python', 'output')})\n"
+    return text + _answer_of(code, "python", "output")
 
 
 _JS_GRADIO = '''const SESSION = Math.random().toString(36).slice(2);
@@ -510,7 +520,7 @@ def _gradio_js(code: CodeRequest) -> str:
     for call in target.calls:
         data = literal(list(call.arguments.values()), "js", expr)
         text += f'output = await call("{call.api_name}", {data});\n'
-    return text + f"console.log({_answer_of(code, 'js', 'output')});\n"
+    return text + _answer_of(code, "js", "output")
 
 
 def _gradio_base(target: CodeTarget) -> str:

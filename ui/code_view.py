@@ -8,13 +8,15 @@ model, parameters and conversation. A chat's request is the one that produced it
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
+from gradio.context import LocalContext
 
 from playground.service import describe_error
-from playground.snippets import LANGUAGES, build_snippet
+from playground.snippets import APP_ENDPOINTS, LANGUAGES, AppParams, build_snippet
 from providers import InputError, Message, PlaygroundError
 
 from .chat import without_failed_prompts
@@ -35,6 +37,25 @@ def app_address(request: gr.Request | None) -> str:
     host = headers.get("x-forwarded-host") or headers.get("host") or "127.0.0.1:7860"
     scheme = (headers.get("x-forwarded-proto") or "http").split(",")[0].strip()
     return f"{scheme}://{host}/"
+
+
+_APP_PARAMS: weakref.WeakKeyDictionary[gr.Blocks, AppParams] = weakref.WeakKeyDictionary()
+
+
+def api_params(blocks: gr.Blocks) -> AppParams:
+    """An app's own endpoints' parameters, as its API page lists them (read once per app)."""
+    if blocks not in _APP_PARAMS:
+        named = blocks.get_api_info().get("named_endpoints", {})
+        _APP_PARAMS[blocks] = {
+            name: [(p["parameter_name"], p.get("parameter_default")) for p in named[name]["parameters"]]
+            for name in APP_ENDPOINTS.values() if name in named}
+    return _APP_PARAMS[blocks]
+
+
+def app_params() -> AppParams:
+    """The running app's own endpoints' parameters (none outside an event)."""
+    blocks = LocalContext.blocks.get(None)
+    return api_params(blocks) if blocks is not None else {}
 
 
 def up_to_last_question(messages: list[Message]) -> list[Message]:
@@ -64,7 +85,7 @@ async def snippet_for(ctx: AppContext, request: gr.Request | None, tab: str, lan
     else:
         request_args = {"prompt": prompt or ""}
     return await build_snippet(ctx.playground, tab, language, provider_id=provider or None, model=model or None,
-                               app_url=app_address(request), **request_args, **params)
+                               app_url=app_address(request), app_params=app_params(), **request_args, **params)
 
 
 def build_code_api(ctx: AppContext) -> None:

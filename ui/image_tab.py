@@ -8,6 +8,7 @@ from playground.service import describe_error
 from providers import Capability, ImageOptions, PlaygroundError
 from providers.events import Progress
 
+from .code_view import view_code
 from .context import AppContext, gradio_error
 from .images import generate_events
 from .inert import html_text, markdown_text
@@ -140,6 +141,8 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
                 randomise = gr.Checkbox(value=True, label="Randomise seed", min_width=120)
                 reuse = gr.Button("Reuse last seed", size="sm", min_width=120, scale=0)
             run = gr.Button("Generate", variant="primary")
+            view_code(ctx, "image", picker, [prompt, negative, width, height, steps, guidance, seed, randomise],
+                      ["prompt", "negative_prompt", "width", "height", "steps", "guidance", "seed", "randomise"])
         # First on a phone (ui/app.py CSS): the result is seen without scrolling past the controls.
         with gr.Column(scale=3, min_width=300, elem_id="image-result"):
             with gr.Row(equal_height=True, elem_id="image-status-row"):  # the run's progress, and its Cancel
