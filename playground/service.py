@@ -30,6 +30,7 @@ from providers import (
     TextDelta,
     Visitor,
 )
+from providers.base import ResponseFormat
 from providers.errors import ProtocolError, internal_error
 from providers.events import Progress, ProgressSink, listening_for_progress
 from providers.streams import aclose_quietly
@@ -227,12 +228,14 @@ class Playground:
         web_search: bool = False,
         continue_last: bool = False,
         conversation: str = "",
+        response_format: ResponseFormat | None = None,
     ) -> AsyncIterator[Turn]:
         """Stream a turn; yields the same Turn after every event. Raises PlaygroundError.
 
         With `continue_last` the conversation ends with the assistant answer to extend.
         `conversation` names which of the visitor's conversations this is ("text", "compare-2"…):
-        providers keep their server-side state per conversation.
+        providers keep their server-side state per conversation. `response_format` asks for structured
+        output; a provider that does not declare `supports_structured_output` refuses it at once.
         """
         if not messages:
             raise InputError("Type a message first: it is empty.")
@@ -251,6 +254,9 @@ class Playground:
         provider, resolved = await self.resolve(provider_id, model, capability, visitor)
         if continue_last and not provider.supports_continue:
             raise InputError(f"{provider.label} cannot continue an answer; ask it to go on instead.")
+        if response_format is not None and not provider.supports_structured_output:
+            raise InputError(f"{provider.label} does not offer structured output (JSON): turn it off or pick a "
+                             "provider that offers it.")
         request = ChatRequest(
             messages=messages,
             model=resolved,
@@ -260,6 +266,7 @@ class Playground:
             continue_last=continue_last,
             capability=capability,
             conversation_id=conversation,
+            response_format=response_format,
         )
         with self.fair_use.admit(visitor.limit_key or visitor.session_id):
             async with aclosing(self._stream(provider, request, visitor)) as turns:  # Stop closes it at once

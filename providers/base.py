@@ -24,6 +24,21 @@ class Capability(str, enum.Enum):
     IMAGE = "image"
 
 
+@dataclass(frozen=True)
+class ResponseFormat:
+    """Structured output: the answer must be JSON, following `schema` when one is given (else any JSON)."""
+
+    schema: dict[str, Any] | None = field(default=None, hash=False)
+    #: The schema's name, as the OpenAI API asks for one.
+    name: str = "answer"
+
+    def openai(self) -> dict[str, Any]:
+        """As the `response_format` of the OpenAI chat API (also the Hugging Face router's and vLLM's)."""
+        if self.schema is None:
+            return {"type": "json_object"}
+        return {"type": "json_schema", "json_schema": {"name": self.name, "schema": self.schema}}
+
+
 @dataclass
 class ChatRequest:
     """One chat turn: the conversation so far (ending with the user's message) and parameters."""
@@ -40,6 +55,8 @@ class ChatRequest:
     #: Which of the visitor's conversations this turn belongs to (a chat tab, a Compare column,
     #: an arena side); providers keep server-side state per conversation (see `Visitor.in_conversation`).
     conversation_id: str = ""
+    #: Structured output (only for providers whose `supports_structured_output` is True).
+    response_format: ResponseFormat | None = None
 
 
 @dataclass
@@ -143,6 +160,8 @@ class Provider:
     note: ClassVar[str] = ""
     #: True when `chat` honours `ChatRequest.continue_last` (extends the last answer).
     supports_continue: ClassVar[bool] = False
+    #: True when `chat` honours `ChatRequest.response_format` (JSON mode and JSON schemas).
+    supports_structured_output: ClassVar[bool] = False
     #: True for providers that exist only once the operator configures them
     #: (e.g. a self-hosted endpoint): the registry leaves them out otherwise.
     listed_only_when_configured: ClassVar[bool] = False
@@ -282,6 +301,7 @@ class Provider:
             "availability": status.availability.value,
             "availability_reason": status.reason,
             "credential": self.credential.label if self.credential else None,
+            "structured_output": self.supports_structured_output,
             "note": self.note,
         }
 

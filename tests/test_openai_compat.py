@@ -19,6 +19,8 @@ from providers import (
     UnavailableError,
     Visitor,
 )
+from playground.structured import check_answer
+from providers.base import ResponseFormat
 from providers.inference.openai_compat import OpenAICompatProvider
 from providers.media import prepare_image
 from tests.support.hf_server import HfServer
@@ -157,3 +159,44 @@ async def test_failures_are_clear_and_keep_partial_answers(server, provider, mod
             events.append(event)
     assert words in str(info.value) and str(info.value).startswith("OpenAI-compatible server: ")
     assert [e.text for e in events] == partial
+
+
+# -- structured output ------------------------------------------------------------------------------
+PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"},
+                                           "tags": {"type": "array", "items": {"type": "string"}}},
+          "required": ["name", "age"]}
+
+
+async def test_a_json_schema_goes_as_response_format_and_the_answer_follows_it(server, provider):
+    fmt = ResponseFormat(schema=PERSON)
+    events = await collect(provider, ChatRequest([Message("user", "who?")], "served/model-a", response_format=fmt))
+    assert server.calls("/v1/chat")[-1].body["response_format"] == {
+        "type": "json_schema", "json_schema": {"name": "answer", "schema": PERSON}}
+    checked = check_answer(text_of(events), fmt)
+    assert checked.matches and checked.verdict() == "Matches the JSON schema"
+    assert checked.value == {"name": "Hello from served/model-a", "age": 1, "tags": ["Hello from served/model-a"]}
+
+
+async def test_json_mode_asks_for_a_json_object(server, provider):
+    events = await collect(provider, ChatRequest([Message("user", "hi")], "served/model-a",
+                                                 response_format=ResponseFormat()))
+    assert server.calls("/v1/chat")[-1].body["response_format"] == {"type": "json_object"}
+    assert check_answer(text_of(events), ResponseFormat()).verdict() == "Valid JSON"
+
+
+@pytest.mark.parametrize("model, verdict", [
+    ("served/json-mismatch", "Does not match the JSON schema: $: missing required property 'name'; "
+                             "$: missing required property 'age'; $.tags: expected array, got object"),
+    ("served/json-broken", "Not valid JSON: Expecting value (line 1, column 1)"),
+])
+async def test_an_answer_off_the_schema_is_told_apart(server, provider, model, verdict):
+    fmt = ResponseFormat(schema=PERSON)
+    checked = check_answer(text_of(await collect(provider, ChatRequest([Message("user", "who?")], model,
+                                                                       response_format=fmt))), fmt)
+    assert not checked.matches and checked.verdict() == verdict
+
+
+async def test_without_structured_output_no_response_format_is_sent(server, provider):
+    await collect(provider, ChatRequest([Message("user", "hi")], "served/model-a"))
+    assert "response_format" not in server.calls("/v1/chat")[-1].body
+    assert provider.supports_structured_output and provider.describe()["structured_output"] is True

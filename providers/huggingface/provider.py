@@ -110,6 +110,7 @@ class HuggingFaceProvider(InferenceClientProvider):
     accepts_any_model = True
     credential = HF_TOKEN
     supports_continue = True  # raw mode reopens the answer; chat mode: continue_final_message on own servers
+    supports_structured_output = True  # chat mode's `response_format`; raw text generation refuses it
     note = "Needs a Hugging Face token (sign in, paste one in the settings, or HF_TOKEN)."
 
     def __init__(self) -> None:
@@ -218,6 +219,9 @@ class HuggingFaceProvider(InferenceClientProvider):
         endpoint = self.endpoint(visitor)
         model = self.check_model_id(request.model or self.default_model(request.capability))
         if await self._use_raw_mode(request, model):
+            if request.response_format is not None:
+                raise ModelNotSupportedError(self.label, "structured output needs a chat model, and this one "
+                                             "only generates raw text", hint="Pick a chat model")
             stream = self._raw_chat(endpoint, request, model)
         elif endpoint.router:
             stream = self.stream_chat(endpoint, request, router_chat_model(model))

@@ -27,6 +27,7 @@ from ..events import ChatEvent, Finish, ReasoningDelta, Status, TextDelta
 from ..session import Visitor
 from ..settings import HttpSettings, HuggingFaceSettings
 from .clients import ClientPool, Endpoint
+from .exact_format import structured_fields
 from .errors import CLIENT_ERRORS, Hints, http_status, is_loading, map_error, suggested_wait
 
 logger = logging.getLogger(__name__)
@@ -97,11 +98,12 @@ class InferenceClientProvider(Provider):
                           continue_final: bool = False, **extra: Any) -> AsyncIterator[ChatEvent]:
         """Stream `chat_completion` (OpenAI chat SSE) as events.
 
-        With `continue_final` (a server that honours it), Continue sends `CONTINUE_FINAL_MESSAGE`.
+        With `continue_final` (a server that honours it), Continue sends `CONTINUE_FINAL_MESSAGE`;
+        structured output goes as OpenAI's `response_format` (see `exact_format`).
         """
         messages = chat_messages(request)
         params = {**sampling(request), **extra}
-        fields = continuation_fields(request) if continue_final else {}
+        fields = {**(continuation_fields(request) if continue_final else {}), **structured_fields(request)}
         if fields:
             params["extra_body"] = {**params.get("extra_body", {}), **fields}
 

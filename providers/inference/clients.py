@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from huggingface_hub import AsyncInferenceClient
 
 from ..credentials import use_explicit_tokens_only
+from .exact_format import ExactFormatClient
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +104,8 @@ class ClientPool:
 
     @staticmethod
     def _new_client(endpoint: Endpoint) -> AsyncInferenceClient:
-        return AsyncInferenceClient(base_url=endpoint.base_url, api_key=endpoint.api_key,
-                                    provider=endpoint.provider, timeout=endpoint.timeout)  # type: ignore[arg-type]
+        return ExactFormatClient(base_url=endpoint.base_url, api_key=endpoint.api_key,
+                                 provider=endpoint.provider, timeout=endpoint.timeout)  # type: ignore[arg-type]
 
     def _retire(self, key: Hashable, entry: _Entry) -> None:
         entry.retired = True

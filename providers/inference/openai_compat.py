@@ -6,7 +6,8 @@ token is never sent here). Models come from the server's `/v1/models`, cached. T
 chat defaults to the first one; vision chat to `OPENAI_COMPAT_VISION_MODEL`, or, when
 the known list lacks it, the first listed model whose id suggests vision.
 Continue sends `continue_final_message` (see `inference`): vLLM and TGI extend the
-last answer; servers that ignore the field answer it as a new turn.
+last answer; servers that ignore the field answer it as a new turn. Structured output goes
+as OpenAI's `response_format` (`json_object` or `json_schema`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class OpenAICompatProvider(InferenceClientProvider):
     note = "A server the operator configured with OPENAI_COMPAT_BASE_URL."
     listed_only_when_configured = True
     supports_continue = True  # through continue_final_message
+    supports_structured_output = True  # `response_format` (vLLM, llama.cpp, Ollama and LM Studio honour it)
 
     def __init__(self) -> None:
         super().__init__()

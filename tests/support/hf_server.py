@@ -30,6 +30,12 @@ The model's name (the part after the last `/`, without a `:provider` suffix) scr
 - `empty`: a stream with no text (only the final chunk and `[DONE]`);
 - `huge-image` (text-to-image): a 9000×9000 PNG (1-bit, about 10 kB, made once), over the
   default 50,000,000-pixel limit.
+
+Structured output: a chat body with `response_format` is honoured as servers do. `json_object`
+answers `{"answer": "<the usual answer>"}`; `json_schema` answers a value built from the schema
+(strings say "Hello from <model>", numbers are 1, an enum gives its first option, arrays one item,
+objects every property). Two models break it on purpose: `json-mismatch` answers JSON without the
+required properties (the others get the wrong type), and `json-broken` answers text that is not JSON.
 """
 
 from __future__ import annotations
@@ -231,6 +237,8 @@ class HfServer:
             if refusal is not None:
                 return refusal
             text = _continuation(model, messages)
+        elif body.get("response_format"):
+            text = _structured(model, body["response_format"])
         else:  # a trailing assistant message, if any, is answered as a new turn
             text = _answer(model, messages)
         pieces = [] if script_name(model) == "empty" else words(text)
@@ -352,6 +360,36 @@ def _answer(model: str, messages: list[dict]) -> str:
                  for part in m["content"] if part.get("type") == "image_url")
     last = _text_of(messages[-1]["content"]) if messages else ""
     return f"I got {images} image(s) about {last}" if images else f"Hello from {model}: {last}"
+
+
+def _structured(model: str, response_format: dict) -> str:
+    """The JSON answer to a `response_format` (see the module docstring), as compact-ish JSON text."""
+    name = script_name(model)
+    if name == "json-broken":
+        return "Sure! Here is the data you asked for: name is Ada"
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if response_format.get("type") != "json_schema" or not isinstance(schema, dict):
+        return json.dumps({"answer": f"Hello from {model}"})
+    if name == "json-mismatch":
+        wrong = {"string": 7, "integer": "seven", "number": "seven", "boolean": "yes", "array": {}, "object": []}
+        return json.dumps({key: wrong.get(str(sub.get("type")), None) for key, sub in
+                           (schema.get("properties") or {}).items() if key not in (schema.get("required") or [])}
+                          or {"unexpected": True})
+    return json.dumps(_value_for(schema, model))
+
+
+def _value_for(schema: dict, model: str) -> Any:
+    """A value matching a (simple) JSON schema."""
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if kind == "object":
+        return {key: _value_for(sub, model) for key, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [_value_for(schema.get("items") or {"type": "string"}, model)]
+    return {"string": f"Hello from {model}", "integer": 1, "number": 1.5, "boolean": True, "null": None}.get(
+        str(kind), f"Hello from {model}")
 
 
 def _continue_refusal(body: dict, messages: list[dict]) -> Response | None:
