@@ -140,7 +140,7 @@ def view_code(ctx: AppContext, tab: str, picker: ModelPicker, inputs: Sequence[g
                        max_lines=30, elem_id=f"{tab}-code")
         close = gr.Button("Close", size="sm", variant="secondary")
 
-    async def show(lang: str, provider: str, model: str, *values: Any, request: gr.Request):
+    async def show(request: gr.Request, lang: str, provider: str, model: str, *values: Any):
         params = dict(zip(names, values))
         if params.pop("randomise", False):
             params["seed"] = -1
