@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         css=CSS,
         js=JS,
         footer_links=FOOTER_LINKS,
+        mcp_server=settings.mcp_server,  # the public API as MCP tools at /gradio_api/mcp/
     )
 
 

@@ -22,10 +22,11 @@ def test_providers_lists_registered_providers(client):
 
 def test_api_documents_public_endpoints_only(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert names == {"/chat", "/vision", "/image", "/providers", "/compare"}
+    assert names - {"/code"} == {"/chat", "/vision", "/image", "/providers", "/compare"}  # /code: View code's
     chat = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/chat"]
     assert [p["parameter_name"] for p in chat["parameters"]] == [
-        "messages", "provider", "model", "system_prompt", "temperature", "max_tokens", "top_p"]
+        "messages", "provider", "model", "system_prompt", "temperature", "max_tokens", "top_p",
+        "structured_output", "json_schema"]
 
 
 def test_chat_streams_cumulative_reply(client):
@@ -185,3 +186,45 @@ def test_api_errors_are_plain_text_not_escaped(client):
         client.predict(messages=[{"role": "user", "content": "fail-html:<b>bold</b> & more"}], provider="fake",
                        model="echo", system_prompt="", temperature=0.7, max_tokens=64, top_p=0.9, api_name="/chat")
     assert "<b>bold</b> & more" in str(caught.value) and "&lt;" not in str(caught.value)
+
+
+# -- only the prompt (or the messages) is required --------------------------------------------------
+def test_chat_needs_nothing_but_the_message(client):
+    assert client.predict("hello", api_name="/chat") == "Echo: hello"
+    assert client.predict([{"role": "user", "content": "hi"}], api_name="/chat") == "Echo: hi"
+    assert client.predict("hi", system_prompt="be brief", api_name="/chat") == "[be brief] Echo: hi"
+
+
+def test_every_parameter_but_the_prompt_has_a_default(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    required = {name: [p["parameter_name"] for p in endpoints[name]["parameters"] if not p["parameter_has_default"]]
+                for name in ("/chat", "/vision", "/image", "/compare")}
+    assert required == {"/chat": ["messages"], "/vision": ["prompt"], "/image": ["prompt"], "/compare": ["prompt"]}
+
+
+def test_vision_needs_only_the_prompt_and_an_image(client, tmp_path):
+    reply = client.predict("what is this?", images=[handle_file(_png(tmp_path, "c.png", (64, 48)))],
+                           api_name="/vision")
+    assert reply == "I see 1 image(s): 64x48. You asked: what is this?"
+
+
+def test_image_needs_only_the_prompt(client):
+    path, info = client.predict("a red square", api_name="/image")
+    assert (info["provider"], info["model"], info["width"], info["height"]) == ("fake", "pattern", 1024, 1024)
+    with Image.open(path) as image:
+        seed = info["seed"]
+        assert image.size == (1024, 1024) and image.getpixel((0, 0)) == (seed % 256, seed // 256 % 256,
+                                                                          seed // 65536 % 256)
+
+
+def test_compare_needs_only_the_prompt(client):
+    columns = client.predict("hi", api_name="/compare")
+    assert [(c["provider"], c["model"], c["reply"], c["done"]) for c in columns] == [
+        ("fake", "echo", "Echo: hi", True), ("fake", "slow", "Echo: hi", True)]
+
+
+def test_structured_output_is_refused_by_a_provider_without_it(client):
+    with pytest.raises(AppError, match="Fake Provider does not offer structured output"):
+        client.predict("hi", structured_output="json", api_name="/chat")
+    with pytest.raises(AppError, match="must describe an object"):
+        client.predict("hi", json_schema={"type": "string"}, api_name="/chat")

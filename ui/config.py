@@ -51,6 +51,8 @@ class AppSettings:
     #: seconds for everyone; each provider's check gives up after `status_check_timeout`.
     status_check_interval: float = 30.0
     status_check_timeout: float = 20.0
+    #: Serve Gradio's MCP server at /gradio_api/mcp/ (the public API's endpoints as tools).
+    mcp_server: bool = True
 
     @classmethod
     def from_env(cls) -> AppSettings:
@@ -81,6 +83,7 @@ class AppSettings:
             cache_max_age=env_int("PLAYGROUND_CACHE_MAX_AGE", 86_400, minimum=0),
             status_check_interval=env_float("PLAYGROUND_STATUS_CHECK_INTERVAL", 30.0, minimum=0.0),
             status_check_timeout=env_float("PLAYGROUND_STATUS_CHECK_TIMEOUT", 20.0, minimum=1.0),
+            mcp_server=env_bool("PLAYGROUND_MCP", True),
         )
 
 

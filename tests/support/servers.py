@@ -54,11 +54,12 @@ def serving(server):
 
 
 @contextlib.contextmanager
-def launch_blocks(demo, *, max_file_size: int | None = None) -> Iterator[str]:
+def launch_blocks(demo, *, max_file_size: int | None = None, mcp_server: bool = False) -> Iterator[str]:
     """Launch a Gradio Blocks in-process on a free port; yields its URL, closes it after.
 
     Uploads are limited as app.py limits them: `max_file_size`, else the app's
-    PLAYGROUND_MAX_UPLOAD_BYTES.
+    PLAYGROUND_MAX_UPLOAD_BYTES. With `mcp_server`, Gradio's MCP server is served too
+    (at `<url>gradio_api/mcp/`, as app.py serves it unless PLAYGROUND_MCP=0).
     """
     if max_file_size is None:
         from ui.config import AppSettings
@@ -66,7 +67,7 @@ def launch_blocks(demo, *, max_file_size: int | None = None) -> Iterator[str]:
         settings = getattr(getattr(demo, "playground", None), "settings", None) or AppSettings.from_env()
         max_file_size = settings.max_upload_bytes
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
-                            quiet=True, max_file_size=max_file_size)
+                            quiet=True, max_file_size=max_file_size, mcp_server=mcp_server)
     try:
         yield url.rstrip("/") + "/"
     finally:
