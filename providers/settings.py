@@ -171,7 +171,14 @@ class RegistrySettings(SettingsGroup):
 class ArenaSettings(SettingsGroup):
     """The blind arena."""
 
-    votes_path: str = setting("ARENA_VOTES_PATH", "./data/arena_votes.jsonl", "JSON-lines file of arena votes.")
+    database_url: str = setting("ARENA_DATABASE_URL", "", "Votes database (SQLAlchemy URL); SQLite under /data "
+                                "or ./data if unset.")
+    votes_path: str = setting("ARENA_VOTES_PATH", "./data/arena_votes.jsonl",
+                              "JSON-lines votes file of earlier versions, imported once.")
+    refresh_seconds: float = setting("ARENA_REFRESH_SECONDS", 2.0, "How often each process reads new votes and "
+                                     "refits the leaderboard.", minimum=0.1)
+    bootstrap_rounds: int = setting("ARENA_BOOTSTRAP_ROUNDS", 200, "Bootstrap rounds of the ratings' 95% "
+                                    "intervals.", minimum=0)
     battles_per_hour: int = setting("ARENA_BATTLES_PER_HOUR", 60, "Battles one visitor may start per hour.",
                                     minimum=0)
     votes_per_hour: int = setting("ARENA_VOTES_PER_HOUR", 60, "Votes one visitor may cast per hour.", minimum=0)

@@ -9,6 +9,7 @@ _TMP = tempfile.mkdtemp(prefix="playground-tests-")
 os.environ.update({
     "GRADIO_TEMP_DIR": os.path.join(_TMP, "gradio"),
     "ARENA_VOTES_PATH": os.path.join(_TMP, "arena_votes.jsonl"),  # never the repo's data/
+    "ARENA_DATABASE_URL": "sqlite:///" + os.path.join(_TMP, "arena.db"),
     "GRADIO_ANALYTICS_ENABLED": "False",
     # Tests make many quick calls from one session; the fair-use tests set their own limits.
     "PLAYGROUND_VISITOR_PER_MINUTE": "0",

@@ -1,8 +1,10 @@
-"""The arena below the UI: the votes file, the Elo/win-rate leaderboard and picking pairs."""
+"""The arena below the UI: votes in a database (SQLite and a real PostgreSQL server), the imported
+JSON-lines file of earlier versions, the leaderboard kept in memory, limits and picking pairs."""
 
 from __future__ import annotations
 
-import json
+import itertools
+import os
 import random
 import subprocess
 import sys
@@ -13,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-import playground.arena
 from playground.arena import (
     ALREADY_VOTED,
     BATTLE_TTL,
@@ -25,81 +26,161 @@ from playground.arena import (
     HourlyLimit,
     Vote,
     VoteLedger,
-    VoteStore,
     arena_pool,
+    database_url,
     leaderboard,
     leaderboard_rows,
     pick_pair,
-    record_vote,
+    read_votes_file,
     votes_path,
 )
 from playground.limits import VisitorLimitError
+from playground.votes_db import SCHEMA_VERSION, VoteDatabase, default_database_url, normalise_url
 from providers import Capability, InputError, Provider, Registry, Visitor
 from providers.credentials import HF_TOKEN, HUGGINGCHAT_COOKIE
 from tests.support.fake_provider import FakeProvider
+from tests.support.postgres import find_binaries, fresh_database, postgres_server
 from tests.support.servers import ROOT, stop_process
 
 A, B, C = Contender("p", "alpha"), Contender("p", "beta"), Contender("q", "gamma")
+_NAMES = itertools.count()
 
 
-def test_store_creates_the_file_on_demand_and_survives_a_restart(tmp_path):
-    path = tmp_path / "nested" / "votes.jsonl"
-    store = VoteStore(path)
-    assert store.read() == [] and not path.exists()
-    record_vote(store, A, B, "a")
-    record_vote(store, B, C, "tie")
-    reopened = VoteStore(path)  # a new app instance reads the same file
-    votes = reopened.read()
-    assert [(v.a, v.b, v.outcome) for v in votes] == [(A, B, "a"), (B, C, "tie")]
-    assert all(v.time > 0 for v in votes)
-    lines = path.read_text().splitlines()
-    assert json.loads(lines[0]) == {"time": votes[0].time, "a": {"provider": "p", "model": "alpha"},
-                                    "b": {"provider": "p", "model": "beta"}, "outcome": "a"}
+# -- databases ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def postgres():
+    """A real PostgreSQL server for this module (skipped where its binaries are missing, except in CI)."""
+    binaries = find_binaries()
+    if binaries is None:
+        reason = ("PostgreSQL's binaries (initdb, pg_ctl, postgres) were not found on PATH, in /usr/local/bin "
+                  "or /usr/lib/postgresql/*/bin: apt-get install -y postgresql")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with postgres_server(binaries) as url:
+        yield url
 
 
-def test_path_comes_from_the_environment(monkeypatch, tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """An empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'arena.db'}"
+    return fresh_database(request.getfixturevalue("postgres"), f"arena_{os.getpid()}_{next(_NAMES)}")
+
+
+@pytest.fixture
+def ledgers():
+    """Makes ledgers on a database URL and closes them (and their connections) after the test."""
+    made: list[VoteLedger] = []
+
+    def make(url: str, **options) -> VoteLedger:
+        made.append(VoteLedger(VoteDatabase(url), **options))
+        return made[-1]
+
+    yield make
+    for ledger in made:
+        ledger.close()
+
+
+def _all_votes(url: str) -> list[Vote]:
+    db = VoteDatabase(url)
+    try:
+        return [vote for _, vote in db.votes_after(0)]
+    finally:
+        db.close()
+
+
+def _settled(ledger: VoteLedger) -> list:
+    ledger.sync()
+    return ledger.standings()
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _battle(battle_id: str = "b1", a: Contender = A, b: Contender = B, started: float | None = None) -> Battle:
+    return Battle(battle_id, a, b, time.time() if started is None else started)
+
+
+def test_the_database_is_sqlite_under_persistent_storage_else_data(monkeypatch, tmp_path):
+    space_storage = tmp_path / "data"
+    assert default_database_url(space_storage) == f"sqlite:///{Path('data').absolute() / 'arena.db'}"  # none
+    space_storage.mkdir()
+    assert default_database_url(space_storage) == f"sqlite:///{space_storage / 'arena.db'}"
+    monkeypatch.delenv("ARENA_DATABASE_URL", raising=False)
+    assert database_url() == default_database_url()
+    monkeypatch.setenv("ARENA_DATABASE_URL", "postgresql://u:secret@db.example:5432/arena")
+    assert database_url() == "postgresql://u:secret@db.example:5432/arena"
+    assert normalise_url(database_url()) == "postgresql+psycopg://u:secret@db.example:5432/arena"
+    assert normalise_url("postgres://h/db") == "postgresql+psycopg://h/db"
     monkeypatch.delenv("ARENA_VOTES_PATH", raising=False)
     assert votes_path() == Path("./data/arena_votes.jsonl")
-    monkeypatch.setenv("ARENA_VOTES_PATH", str(tmp_path / "v.jsonl"))
-    assert VoteStore().path == tmp_path / "v.jsonl"
 
 
-def test_unknown_outcome_is_refused(tmp_path):
-    with pytest.raises(InputError, match="Unknown vote"):
-        VoteStore(tmp_path / "v.jsonl").append(Vote(A, B, "a-ish"))
-    assert not (tmp_path / "v.jsonl").exists()
+def _legacy_file(path: Path) -> list[str]:
+    """A votes file as earlier versions wrote it: old lines without battles, a duplicate battle,
+    damaged and blank lines and a line cut short by a crash."""
+    lines = [Vote(A, C, "b", 1.0).as_json(), Vote(A, B, "a", 2.0, "one").as_json(), '{"truncated": ', "",
+             '{"a": {"provider": "p", "model": "x"}, "b": {}, "outcome": "a"}',
+             Vote(B, C, "tie", 3.0, "two").as_json(), Vote(B, A, "a", 4.0, "one").as_json(),  # "one" again
+             Vote(C, B, "both_bad", 5.0).as_json(), '{"time": 1, "a": {"provider": "p", "mod']
+    path.write_text("\n".join(lines))
+    return lines
 
 
-def test_damaged_lines_are_skipped(tmp_path):
-    path = tmp_path / "v.jsonl"
-    store = VoteStore(path)
-    record_vote(store, A, B, "b")
+def test_the_votes_file_of_earlier_versions_is_imported_once(db_url, tmp_path, ledgers):
+    path = tmp_path / "arena_votes.jsonl"
+    _legacy_file(path)
+    read = read_votes_file(path)
+    assert [(v.outcome, v.battle) for v in read] == [("b", ""), ("a", "one"), ("tie", "two"), ("a", "one"),
+                                                    ("both_bad", "")]
+    VoteDatabase(db_url, votes_file=path).close()
+    imported = _all_votes(db_url)
+    assert imported == [read[0], read[1], read[2], read[4]]  # in file order; a battle's first vote stands
+    assert _settled(ledgers(db_url)) == leaderboard(read)
     with path.open("a") as f:
-        f.write('{"truncated": \n\n{"a": {"provider": "p", "model": "x"}, "b": {}, "outcome": "a"}\n'
-                '{"a": {"provider": "p", "model": "x"}, "b": {"provider": "p", "model": "y"}, "outcome": "win"}\n')
-    record_vote(store, A, B, "both_bad")
-    assert [v.outcome for v in store.read()] == ["b", "both_bad"]
+        f.write("\n" + Vote(A, B, "a", 6.0, "three").as_json() + "\n")
+    VoteDatabase(db_url, votes_file=path).close()  # a restart: already imported
+    assert _all_votes(db_url) == imported
 
 
-def test_concurrent_appends_from_threads_and_processes_stay_whole(tmp_path):
-    path = tmp_path / "v.jsonl"
-    long_model = Contender("p", "m" * 5000)  # lines far longer than a pipe buffer
-    writer = (
-        "import sys\nfrom playground.arena import Contender, VoteStore, record_vote\n"
-        "store = VoteStore(sys.argv[1])\n"
-        "for _ in range(40):\n    record_vote(store, Contender('p', 'm' * 5000), Contender('q', 'x'), 'tie')\n"
-    )
-    processes = [subprocess.Popen([sys.executable, "-c", writer, str(path)], cwd=ROOT) for _ in range(2)]
-    store = VoteStore(path)
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: record_vote(store, long_model, C, "a"), range(80)))
-    for process in processes:
-        assert process.wait(timeout=60) == 0
-    lines = path.read_text().splitlines()
-    assert len(lines) == 160
-    assert len(store.read()) == 160  # every line parses: none interleaved
+_STARTER = """
+import sys
+from playground.votes_db import VoteDatabase
+VoteDatabase(sys.argv[1], votes_file=sys.argv[2]).close()
+"""
 
 
+def test_the_schema_is_created_and_upgraded_on_start_once_by_concurrent_processes(db_url, tmp_path):
+    old = VoteDatabase(db_url, migrate=False)
+    assert old.migrate(target=1) == 0 and old.schema_version() == 1  # the first version: votes only
+    assert old.add(Vote(A, B, "a", time.time(), "before-upgrade"))
+    old.close()
+    path = tmp_path / "arena_votes.jsonl"
+    path.write_text("\n".join(Vote(B, C, "ab"[i % 2], float(i), f"file-{i}").as_json() for i in range(50)) + "\n")
+    starters = [subprocess.Popen([sys.executable, "-c", _STARTER, db_url, str(path)], cwd=ROOT,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for starter in starters:
+        _, errors = starter.communicate(timeout=120)
+        assert starter.returncode == 0, errors
+    db = VoteDatabase(db_url)
+    try:
+        assert db.schema_version() == SCHEMA_VERSION == 2
+        assert db.count() == 51  # the vote from before the upgrade, and the file imported once
+        assert db.migrate() == SCHEMA_VERSION  # nothing left to do
+    finally:
+        db.close()
+
+
+# -- the leaderboard -----------------------------------------------------------------------------
 def test_elo_and_win_rate():
     standings = leaderboard([Vote(A, B, "a")])
     assert [(s.contender, round(s.elo), s.wins, s.losses, s.votes) for s in standings] == [
@@ -107,6 +188,7 @@ def test_elo_and_win_rate():
     # Equal ratings: a tie and "both bad" are draws and move nothing.
     for outcome in ("tie", "both_bad"):
         assert [s.elo for s in leaderboard([Vote(A, B, outcome)])] == [INITIAL_ELO, INITIAL_ELO]
+        assert [round(s.rating, 6) for s in leaderboard([Vote(A, B, outcome)])] == [1000.0, 1000.0]
     votes = [Vote(A, B, "a"), Vote(A, C, "a"), Vote(B, C, "b"), Vote(C, A, "tie"), Vote(A, A, "a")]
     table = {s.contender: s for s in leaderboard(votes)}
     assert (table[A].wins, table[A].ties, table[A].votes) == (2, 1, 3)  # the self-battle is ignored
@@ -114,9 +196,12 @@ def test_elo_and_win_rate():
     assert (table[C].wins, table[C].losses, table[C].ties) == (1, 1, 1)
     assert table[B].win_rate == 0.0
     ranked = leaderboard(votes)
-    assert ranked[0].contender == A and ranked[-1].contender == B
+    assert [s.contender for s in ranked] == [A, C, B]  # by Bradley–Terry rating
+    assert all(s.lower <= s.rating <= s.upper for s in ranked)
     rows = leaderboard_rows(ranked)
-    assert rows[0] == [1, "alpha", "p", round(table[A].elo), "67%", 3, 2, 0, 1]
+    a = table[A]
+    interval = f"+{round(a.upper - a.rating)} / −{round(a.rating - a.lower)}"
+    assert rows[0] == [a.rank, "alpha", "p", round(a.rating), interval, round(a.elo), "67%", 3, 2, 0, 1]
 
 
 def test_rows_use_provider_labels():
@@ -164,56 +249,23 @@ def test_pick_pair_gives_two_different_models():
         pick_pair([A, A])
 
 
-# -- one vote per battle, limits, the incremental leaderboard ------------------------------------
-class Clock:
-    """A clock tests move by hand."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _battle(battle_id: str = "b1", a: Contender = A, b: Contender = B, started: float | None = None) -> Battle:
-    return Battle(battle_id, a, b, time.time() if started is None else started)
-
-
-def _lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def test_a_vote_names_its_battle_and_old_lines_still_read(tmp_path):
-    path = tmp_path / "v.jsonl"
-    record_vote(VoteStore(path), A, C, "b")  # a line from before battles had ids
-    arena = Arena(VoteLedger(path))
-    vote = arena.vote(_battle("battle-1"), "a", Visitor("s1"))
-    assert vote.battle == "battle-1"
-    old, new = _lines(path)
-    assert "battle" not in old and new["battle"] == "battle-1"
-    assert [(v.a, v.b, v.outcome, v.battle) for v in VoteStore(path).read()] == [
-        (A, C, "b", ""), (A, B, "a", "battle-1")]
-    assert arena.standings() == leaderboard(VoteStore(path).read())
-
-
-def test_a_battle_takes_one_vote(tmp_path):
-    path = tmp_path / "v.jsonl"
-    arena = Arena(VoteLedger(path))
+# -- one vote per battle, the incremental leaderboard ------------------------------------------------
+def test_a_battle_takes_one_vote(db_url, ledgers):
+    arena = Arena(ledgers(db_url))
     arena.vote(_battle(), "a", Visitor("s1"))
     for outcome in ("b", "a", "tie"):  # the same visitor changing their mind, or replaying the request
         with pytest.raises(BattleAlreadyVoted, match="This battle already has a vote"):
             arena.vote(_battle(), outcome, Visitor("s1"))
-    # Another app instance in this process (its own ledger) is refused too, under the file lock.
+    # Another app instance (its own ledger, knowing nothing yet) is refused by the database.
     with pytest.raises(BattleAlreadyVoted):
-        Arena(VoteLedger(path)).vote(_battle(), "b", Visitor("s2"))
-    assert [line["outcome"] for line in _lines(path)] == ["a"]
+        Arena(ledgers(db_url)).vote(_battle(), "b", Visitor("s2"))
+    assert [(v.outcome, v.battle) for v in _all_votes(db_url)] == [("a", "b1")]
     assert ALREADY_VOTED.startswith("This battle already has a vote")
 
 
-def test_40_concurrent_votes_for_one_battle_record_exactly_one(tmp_path):
-    path = tmp_path / "v.jsonl"
-    ledgers = [VoteLedger(path), VoteLedger(path)]  # two instances: the in-memory check and the file lock
-    arenas = [Arena(ledger, votes_per_hour=0) for ledger in ledgers]
+def test_40_concurrent_votes_for_one_battle_record_exactly_one(db_url, ledgers):
+    pair = [ledgers(db_url), ledgers(db_url)]  # two instances: the in-memory check and the database
+    arenas = [Arena(ledger, votes_per_hour=0) for ledger in pair]
     barrier = threading.Barrier(40)
     outcomes = ["a", "b", "tie", "both_bad"]
 
@@ -229,10 +281,9 @@ def test_40_concurrent_votes_for_one_battle_record_exactly_one(tmp_path):
     with ThreadPoolExecutor(40) as pool:
         results = list(pool.map(vote, range(40)))
     assert results.count("recorded") == 1 and results.count("refused") == 39
-    lines = _lines(path)
-    assert len(lines) == 1 and lines[0]["battle"] == "contested"
-    for ledger in ledgers:  # both know the one vote, and count it once
-        assert sum(s.votes for s in ledger.standings()) == 2 and ledger.has_vote("contested")
+    assert [v.battle for v in _all_votes(db_url)] == ["contested"]
+    for ledger in pair:  # both know the one vote, and count it once
+        assert sum(s.votes for s in _settled(ledger)) == 2 and ledger.has_vote("contested")
 
 
 _VOTER = """
@@ -240,9 +291,11 @@ import sys, threading
 from concurrent.futures import ThreadPoolExecutor
 from providers import Visitor
 from playground.arena import Arena, Battle, BattleAlreadyVoted, Contender, VoteLedger
+from playground.votes_db import VoteDatabase
 
-path, name = sys.argv[1], sys.argv[2]
-arena = Arena(VoteLedger(path), votes_per_hour=0)
+url, name = sys.argv[1], sys.argv[2]
+arena = Arena(VoteLedger(VoteDatabase(url)), votes_per_hour=0)
+arena.ledger.refresh()
 battle = Battle("contested", Contender("p", "alpha"), Contender("p", "beta"), float(sys.argv[3]))
 barrier = threading.Barrier(20)
 
@@ -261,11 +314,11 @@ with ThreadPoolExecutor(20) as pool:
 """
 
 
-def test_concurrent_votes_from_two_processes_record_exactly_one(tmp_path):
-    path = tmp_path / "v.jsonl"
-    record_vote(VoteStore(path), A, C, "tie")  # an earlier vote: each process reads the file first
+def test_concurrent_votes_from_two_processes_record_exactly_one(db_url, ledgers):
+    first = ledgers(db_url)
+    first.record(Vote(A, C, "tie", time.time(), "earlier"))
     started = str(time.time())
-    processes = [subprocess.Popen([sys.executable, "-c", _VOTER, str(path), f"p{n}", started], cwd=ROOT,
+    processes = [subprocess.Popen([sys.executable, "-c", _VOTER, db_url, f"p{n}", started], cwd=ROOT,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for n in range(2)]
     try:
         for process in processes:
@@ -281,101 +334,103 @@ def test_concurrent_votes_from_two_processes_record_exactly_one(tmp_path):
             if process.poll() is None:
                 stop_process(process)
     assert sum(recorded) == 1
-    assert [line.get("battle") for line in _lines(path)] == [None, "contested"]
-    # This process learns of the other processes' vote from the file and refuses a third.
+    assert [v.battle for v in _all_votes(db_url)] == ["earlier", "contested"]
+    # This process learns of the other processes' vote from the database and refuses a third.
     with pytest.raises(BattleAlreadyVoted):
-        Arena(VoteLedger(path)).vote(_battle("contested"), "a", Visitor("late"))
+        Arena(first).vote(_battle("contested"), "a", Visitor("late"))
+    assert sum(s.votes for s in _settled(first)) == 4
 
 
 _FOREIGN = """
 import sys, time
-from playground.arena import Contender, Vote, VoteLedger, VoteStore
-ledger = VoteLedger(sys.argv[1])
+from playground.arena import Contender, Vote, VoteLedger
+from playground.votes_db import VoteDatabase
+ledger = VoteLedger(VoteDatabase(sys.argv[1]))
 for i in range(int(sys.argv[2])):
     ledger.record(Vote(Contender("q", "gamma"), Contender("p", "alpha"), "ab"[i % 2], time.time(),
                        f"{sys.argv[3]}-{i}"))
-VoteStore(sys.argv[1]).append(Vote(Contender("p", "beta"), Contender("q", "gamma"), "a", time.time()))
 """
 
 
-def test_incremental_leaderboard_equals_a_full_recompute_after_own_and_foreign_appends(tmp_path):
-    path = tmp_path / "v.jsonl"
-    ledger = VoteLedger(path)
+def test_incremental_leaderboard_equals_a_full_recompute_after_own_and_foreign_votes(db_url, ledgers):
+    ledger = ledgers(db_url)
     arena = Arena(ledger, votes_per_hour=0)
-    assert ledger.standings() == []  # no file yet
-    other = VoteLedger(path)  # another instance, as a second process would have
+    assert _settled(ledger) == []
+    other = ledgers(db_url)  # another instance, as a second process would have
     rng = random.Random(3)
     models = [A, B, C, Contender("q", "delta")]
-
-    def full() -> list:
-        return leaderboard(VoteStore(path).read())
-
-    steps = 30
-    for step in range(steps):
+    for step in range(24):
         a, b = rng.sample(models, 2)
         outcome = rng.choice(["a", "b", "tie", "both_bad"])
-        kind = step % 5
+        kind = step % 4
         if kind == 0:
             arena.vote(_battle(f"own-{step}", a, b), outcome, Visitor("s"))
         elif kind == 1:
             other.record(Vote(a, b, outcome, time.time(), f"other-{step}"))
         elif kind == 2:
-            record_vote(VoteStore(path), a, b, outcome)  # a writer without battle ids
-        elif kind == 3:
-            with path.open("a") as f:  # damaged and blank lines, and a duplicate that must not count
-                f.write('{"outcome": "a"}\n\n')
-                f.write(Vote(b, a, "a", time.time(), f"own-{step - 3}").as_json() + "\n")
+            with pytest.raises(BattleAlreadyVoted):  # a duplicate that must not count
+                other.record(Vote(b, a, "a", time.time(), f"own-{step - 2}"))
         else:
-            subprocess.run([sys.executable, "-c", _FOREIGN, str(path), "2", f"sub-{step}"], cwd=ROOT, check=True,
+            subprocess.run([sys.executable, "-c", _FOREIGN, db_url, "2", f"sub-{step}"], cwd=ROOT, check=True,
                            timeout=60)
         if step % 7 == 0:
-            assert ledger.standings() == full()  # refreshed in the middle, too
-    # A writer crashed mid-line: the fragment is skipped, the next vote starts on a line of its own.
-    with path.open("a") as f:
-        f.write('{"time": 1, "a": {"provider": "p", "mod')
-    assert ledger.standings() == full()
-    arena.vote(_battle("after-crash"), "b", Visitor("s"))
-    other.record(Vote(C, A, "a", time.time(), "other-after-crash"))
-    expected = full()
-    assert ledger.standings() == expected  # exact: the same floats, votes applied in file order
-    assert other.standings() == expected
-    assert VoteLedger(path).standings() == expected  # a restart reads the same
-    duplicates = len(range(3, steps, 5))  # ignored
-    assert sum(s.votes for s in expected) == 2 * (len(VoteStore(path).read()) - duplicates)
+            assert _settled(ledger) == leaderboard(_all_votes(db_url))  # refreshed in the middle, too
+    expected = leaderboard(_all_votes(db_url))
+    assert _settled(ledger) == expected  # exact: the same floats, votes applied in id order
+    assert _settled(other) == expected
+    assert _settled(ledgers(db_url)) == expected  # a restart reads the same
+    assert sum(s.votes for s in expected) == 2 * (6 + 6 + 6 * 2)
+    assert all(s.rating is not None and s.lower <= s.rating <= s.upper for s in expected)
 
 
-def test_the_refresh_after_200k_votes_reads_only_the_new_tail(tmp_path, monkeypatch):
-    path = tmp_path / "v.jsonl"
+def test_the_background_reader_shows_other_processes_votes_without_page_loads_reading(db_url, ledgers):
+    watcher = ledgers(db_url, refresh_seconds=0.1)
+    watcher.start()
+    writer = ledgers(db_url)
+    for i in range(5):
+        writer.record(Vote(A, B, "a" if i < 4 else "b", time.time(), f"w-{i}"))
+    expected = leaderboard(_all_votes(db_url))
+    deadline = time.monotonic() + 30
+    while watcher.standings() != expected:
+        assert time.monotonic() < deadline, watcher.standings()
+        time.sleep(0.05)
+    reads = watcher.rows_read
+    for _ in range(100):  # page loads read the snapshot: no rows read again
+        assert watcher.standings() == expected
+    time.sleep(0.5)  # five more background polls with nothing new
+    assert watcher.rows_read == reads == 5
+
+
+def test_the_refresh_after_100k_votes_reads_only_the_new_rows(tmp_path, ledgers):
+    path = tmp_path / "arena_votes.jsonl"
     rng = random.Random(5)
     models = [Contender(f"p{i % 3}", f"model-{i}") for i in range(24)]
     now = time.time()
     pairs = [(a, b) for a in models for b in models if a != b]
-    lines = [Vote(*rng.choice(pairs), "ab"[i % 2] if i % 3 else "tie", now - 20_000 + i / 10, f"old-{i}").as_json()
-             for i in range(200_000)]
-    path.write_text("\n".join(lines) + "\n")
-    parsed = []
-    real_parse = playground.arena._parse
-    monkeypatch.setattr(playground.arena, "_parse", lambda line: parsed.append(1) or real_parse(line))
-    ledger = VoteLedger(path)
+    path.write_text("\n".join(Vote(*rng.choice(pairs), "ab"[i % 2] if i % 3 else "tie", now - 20_000 + i / 10,
+                                   f"old-{i}").as_json() for i in range(100_000)) + "\n")
+    url = f"sqlite:///{tmp_path / 'arena.db'}"
+    VoteDatabase(url, votes_file=path).close()
+    ledger = ledgers(url)
     arena = Arena(ledger, votes_per_hour=0)
-
-    first = arena.standings()  # the one full read
-    assert len(parsed) == 200_000 and ledger.lines_read == 200_000
-    assert ledger.remembered() == 200_000  # all voted within the last day
-    assert arena.standings() == first and len(parsed) == 200_000  # nothing new: nothing parsed
-
-    record_vote(VoteStore(path), models[0], models[1], "a", battle="foreign-1")  # another process
-    arena.vote(_battle("own-1", models[2], models[3]), "b", Visitor("s"))  # reads the tail, then its own line
-    second = arena.standings()
-    assert len(parsed) == 200_002 and ledger.lines_read == 200_002  # O(new votes), not O(all votes)
+    started = time.perf_counter()
+    first = _settled(ledger)  # the one full read, and a fit with its bootstrap
+    assert ledger.rows_read == 100_000 and ledger.remembered() == 100_000
+    assert time.perf_counter() - started < 60
+    assert _settled(ledger) == first and ledger.rows_read == 100_000  # nothing new: nothing read
+    ledgers(url).record(Vote(models[0], models[1], "a", time.time(), "foreign-1"))  # another process
+    arena.vote(_battle("own-1", models[2], models[3]), "b", Visitor("s"))  # reads the new rows, its own too
+    second = _settled(ledger)
+    assert ledger.rows_read == 100_002  # O(new votes), not O(all votes)
     assert sum(s.votes for s in second) == sum(s.votes for s in first) + 4
     assert ledger.has_vote("foreign-1") and ledger.has_vote("own-1")
 
 
-def test_battles_and_votes_are_limited_per_visitor(tmp_path):
-    path = tmp_path / "v.jsonl"
+# -- limits --------------------------------------------------------------------------------------
+def test_battles_and_votes_are_limited_per_visitor(tmp_path, ledgers):
+    url = f"sqlite:///{tmp_path / 'arena.db'}"
     clock = Clock()
-    arena = Arena(VoteLedger(path), battles_per_hour=3, votes_per_hour=2, monotonic=clock)
+    arena = Arena(ledgers(url), battles_per_hour=3, votes_per_hour=2, monotonic=clock)
     pool = [A, B, C]
     flooder = Visitor("session-1", limit_key="ip:203.0.113.9")
     same_address = Visitor("session-2", limit_key="ip:203.0.113.9")  # a new tab does not reset the count
@@ -395,7 +450,7 @@ def test_battles_and_votes_are_limited_per_visitor(tmp_path):
     with pytest.raises(VisitorLimitError, match=r"Too many votes: 2 an hour at most\. Try again in 60 min\.") as info:
         arena.vote(battles[2], "tie", same_address)
     assert info.value.retry_after == 3600
-    assert len(_lines(path)) == 2  # the refused vote wrote nothing
+    assert len(_all_votes(url)) == 2  # the refused vote wrote nothing
     arena.vote(battles[2], "tie", Visitor("session-5", limit_key="ip:198.51.100.7"))  # another visitor votes
 
     clock.now += 3000
@@ -406,12 +461,13 @@ def test_battles_and_votes_are_limited_per_visitor(tmp_path):
 
 
 def test_limits_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("ARENA_VOTES_PATH", str(tmp_path / "v.jsonl"))
+    url = f"sqlite:///{tmp_path / 'arena.db'}"
+    monkeypatch.setenv("ARENA_DATABASE_URL", url)
     monkeypatch.delenv("ARENA_BATTLES_PER_HOUR", raising=False)
     monkeypatch.delenv("ARENA_VOTES_PER_HOUR", raising=False)
     arena = Arena.from_env()
     assert (arena.battles.per_hour, arena.votes.per_hour) == (60, 60)
-    assert arena.ledger is VoteLedger.shared(tmp_path / "v.jsonl")  # one ledger per file in a process
+    assert arena.ledger is VoteLedger.shared(url)  # one ledger per database in a process
     monkeypatch.setenv("ARENA_BATTLES_PER_HOUR", "0")
     monkeypatch.setenv("ARENA_VOTES_PER_HOUR", "5")
     arena = Arena.from_env()
@@ -436,9 +492,10 @@ def test_limit_bookkeeping_is_bounded():
     assert len(limit) <= 256
 
 
-def test_old_battles_are_refused_and_their_ids_forgotten(tmp_path):
+def test_old_battles_are_refused_and_their_ids_forgotten(tmp_path, ledgers):
     clock = Clock(time.time())
-    ledger = VoteLedger(tmp_path / "v.jsonl", clock=clock)
+    url = f"sqlite:///{tmp_path / 'arena.db'}"
+    ledger = ledgers(url, clock=clock)
     arena = Arena(ledger, clock=clock)
     arena.vote(_battle("early", started=clock.now), "a", Visitor("s"))
     assert ledger.remembered() == 1
@@ -448,18 +505,6 @@ def test_old_battles_are_refused_and_their_ids_forgotten(tmp_path):
     clock.now += BATTLE_TTL + 3 * 3600  # long after "early" could take another vote
     arena.vote(_battle("later", started=clock.now), "b", Visitor("s"))
     assert ledger.remembered() == 1 and ledger.has_vote("later") and not ledger.has_vote("early")
-    assert ledger.standings() == leaderboard(VoteStore(ledger.path).read())
-
-
-def test_a_replaced_votes_file_is_read_again(tmp_path):
-    path = tmp_path / "v.jsonl"
-    ledger = VoteLedger(path)
-    ledger.record(Vote(A, B, "a", time.time(), "one"))
-    assert sum(s.votes for s in ledger.standings()) == 2
-    replacement = tmp_path / "new.jsonl"
-    replacement.write_text(Vote(B, C, "b", time.time(), "two").as_json() + "\n")
-    replacement.replace(path)  # an operator restores or rotates the file
-    assert ledger.standings() == leaderboard(VoteStore(path).read())
-    assert not ledger.has_vote("one")
-    path.unlink()
-    assert ledger.standings() == []
+    assert _settled(ledger) == leaderboard(_all_votes(url))
+    with pytest.raises(BattleAlreadyVoted):  # forgotten here, still refused by the database
+        ledger.record(Vote(A, B, "b", clock.now, "early"))

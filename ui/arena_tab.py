@@ -22,6 +22,7 @@ from .columns import column_messages, conversation_for, idle, mark_stopped, star
 from .context import AppContext, gradio_error
 from .frames import frames
 from .inert import html_text, markdown_code, markdown_text
+from .ratings_plot import ratings_svg
 
 VOTES = {"a": "A is better", "b": "B is better", "tie": "Tie", "both_bad": "Both are bad"}
 
@@ -30,6 +31,8 @@ VOTE_BUTTONS = {"a": "👈 A is better", "b": "👉 B is better", "tie": "🤝 T
 
 #: The panels' labels while the models are anonymous.
 ANONYMOUS = ("Model A", "Model B")
+#: Seconds a vote waits for the leaderboard's refit that includes it (the table shows the vote either way).
+RATINGS_WAIT = 5.0
 #: Longest revealed panel label ("Provider · model").
 MAX_LABEL_CHARS = 80
 
@@ -52,14 +55,20 @@ def build_arena(ctx: AppContext) -> None:
         buttons = {key: gr.Button(label, interactive=False, elem_id=f"arena-vote-{key}")
                    for key, label in VOTE_BUTTONS.items()}
     reveal = gr.Markdown(elem_id="arena-reveal")
-    table = gr.Dataframe(headers=LEADERBOARD_HEADERS, label="Leaderboard (Elo; a tie or “both bad” is a draw)",
+    table = gr.Dataframe(headers=LEADERBOARD_HEADERS, label="Leaderboard (Bradley–Terry rating with its 95% "
+                         "interval, as LMArena ranks models; a tie or “both bad” is a draw)",
                          interactive=False, elem_id="arena-leaderboard")
+    plot = gr.HTML(elem_id="arena-ratings-plot")
+    refresh = gr.Button("↻ Refresh leaderboard", size="sm", elem_id="arena-refresh")
     pending = gr.State("")
     votes = list(buttons.values())
     arena = Arena.from_env()  # one vote per battle, per-visitor limits, the leaderboard kept in memory
 
-    def standings() -> list[list]:
-        return leaderboard_rows(arena.standings(), ctx.registry)
+    def standings() -> list:
+        """The leaderboard and its plot from the in-memory snapshot (no database access)."""
+        current = arena.standings()
+        return [leaderboard_rows(current, ctx.registry),
+                ratings_svg(current, lambda s: f"{s.contender.model} ({_provider_label(ctx.registry, s.contender)})")]
 
     async def run(prompt: str, state: dict | None, hist_a: list, hist_b: list,
                   request: gr.Request) -> AsyncIterator[list]:
@@ -96,15 +105,16 @@ def build_arena(ctx: AppContext) -> None:
     def vote(outcome: str, state: dict | None, request: gr.Request) -> list:
         if not state or state.get("voted"):
             gr.Warning("Send a prompt to start a battle first.")
-            return [gr.update()] * (5 + len(votes))
+            return [gr.update()] * (6 + len(votes))
         current = Battle.from_dict(state)
         try:
-            arena.vote(current, outcome, ctx.visitor(request))
+            arena.vote(current, outcome, ctx.visitor(request))  # a short database write, in Gradio's worker thread
         except PlaygroundError as exc:  # already voted (say, a second click), over the limit, too old
             raise gradio_error(exc) from exc
+        arena.ledger.wait_for_ratings(RATINGS_WAIT)  # the background refit with this vote (usually milliseconds)
         return [{**state, "voted": True},
                 _reveal(ctx.registry, current.a, current.b, outcome, state.get("errors") or {}),
-                standings()] + [gr.update(interactive=False)] * len(votes) + [
+                *standings()] + [gr.update(interactive=False)] * len(votes) + [
                 gr.update(label=_panel_label(ctx.registry, c)) for c in (current.a, current.b)]
 
     def voter(outcome: str):
@@ -117,7 +127,9 @@ def build_arena(ctx: AppContext) -> None:
         return [*idle(), *[gr.update(interactive=can_vote)] * len(votes), mark_stopped(history_a),
                 mark_stopped(history_b)]
 
-    gr.on(None, standings, None, table, api_visibility="private", queue=False, show_progress="hidden")  # on load
+    gr.on([refresh.click], standings, None, [table, plot], api_visibility="private", queue=False,
+          show_progress="hidden")
+    gr.on(None, standings, None, [table, plot], api_visibility="private", queue=False, show_progress="hidden")  # load
     started = gr.on([send.click, prompt.submit], lambda p: start(ctx, p), prompt, [prompt, pending, send, stop],
                     api_visibility="private", queue=False, show_progress="hidden")
     running = started.success(run, [pending, battle, chat_a, chat_b], [chat_a, chat_b, battle, reveal] + votes,
@@ -129,7 +141,7 @@ def build_arena(ctx: AppContext) -> None:
     stop.click(stopped, [battle, chat_a, chat_b], [send, stop, *votes, chat_a, chat_b], cancels=[running],
                api_visibility="private", queue=False, show_progress="hidden")
     for key, button in buttons.items():
-        button.click(voter(key), battle, [battle, reveal, table] + votes + [chat_a, chat_b],
+        button.click(voter(key), battle, [battle, reveal, table, plot] + votes + [chat_a, chat_b],
                      api_visibility="private", show_progress="hidden")
     new.click(lambda: [gr.update(value=[], label=label) for label in ANONYMOUS] + [None, ""]
               + [gr.update(interactive=False)] * len(votes), None,

@@ -3,27 +3,27 @@ survives an app restart, and the per-visitor battle limit."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from playground.votes_db import VoteDatabase
 from tests.browser.conftest import APP_ENV
 from tests.browser.helpers import open_app, shot
 from tests.support.servers import app_subprocess
 
 
 @pytest.fixture(scope="module")
-def votes_file(tmp_path_factory):
-    return tmp_path_factory.mktemp("arena") / "votes.jsonl"
+def votes_db(tmp_path_factory):
+    return f"sqlite:///{tmp_path_factory.mktemp('arena') / 'arena.db'}"
 
 
 @pytest.fixture(scope="module")
-def app_url(browser, votes_file):
-    """This module's own app, voting into a temporary file (overrides the shared fixture),
+def app_url(browser, votes_db):
+    """This module's own app, voting into a temporary database (overrides the shared fixture),
     with one arena battle an hour per visitor."""
-    env = {**APP_ENV, "ARENA_VOTES_PATH": str(votes_file), "ARENA_BATTLES_PER_HOUR": "1"}
+    env = {**APP_ENV, "ARENA_DATABASE_URL": votes_db, "ARENA_BATTLES_PER_HOUR": "1"}
     with app_subprocess(env=env, offline=True) as (url, _):
         yield url
 
@@ -96,7 +96,7 @@ def test_side_by_side_run_follow_up_and_stop(page, screenshots):
     expect(page.locator("#compare-side").get_by_text("Waiting for the first token…")).to_have_count(0)
 
 
-def test_blind_vote_reveals_names_and_persists_across_a_restart(page, browser, votes_file, screenshots):
+def test_blind_vote_reveals_names_and_persists_across_a_restart(page, browser, votes_db, screenshots):
     open_app(page)
     panel = open_compare(page, "Blind arena", "compare-arena")
     vote_a = page.locator("#arena-vote-a")
@@ -122,8 +122,10 @@ def test_blind_vote_reveals_names_and_persists_across_a_restart(page, browser, v
     expect(board).to_contain_text(winner)
     expect(board).to_contain_text(loser)
     shot(page, screenshots, "compare-arena-vote")
-    lines = votes_file.read_text().splitlines()
-    assert len(lines) == 1 and json.loads(lines[0])["battle"]  # the vote names its battle
+    db = VoteDatabase(votes_db)
+    votes = [vote for _, vote in db.votes_after(0)]
+    db.close()
+    assert len(votes) == 1 and votes[0].battle  # the vote names its battle
 
     # The next prompt would start a second battle: over this app's limit of one an hour, refused at once.
     page.locator("#arena-prompt textarea").fill("another battle")
@@ -133,19 +135,20 @@ def test_blind_vote_reveals_names_and_persists_across_a_restart(page, browser, v
     expect(page.locator("#arena-send")).to_be_visible()
     expect(reveal).to_contain_text("Model A was Fake Provider")  # the finished battle stays as it was
 
-    # A new app process reads the same votes file: the leaderboard still counts the vote.
-    with app_subprocess(env={**APP_ENV, "ARENA_VOTES_PATH": str(votes_file)}, offline=True) as (url, _):
+    # A new app process reads the same database: the leaderboard still counts the vote.
+    with app_subprocess(env={**APP_ENV, "ARENA_DATABASE_URL": votes_db}, offline=True) as (url, _):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=url)
         try:
             fresh = context.new_page()
             open_app(fresh)
             open_compare(fresh, "Blind arena", "compare-arena")
             board = fresh.locator("#arena-leaderboard")
-            # Rank, model, provider, Elo, win rate, votes, wins, losses, ties: the winner ranks first.
-            expect(board.get_by_role("row", name=f"1 {winner} Fake Provider 1016 100% 1 1 0 0", exact=True)
-                   ).to_have_count(1)
-            expect(board.get_by_role("row", name=f"2 {loser} Fake Provider 984 0% 1 0 1 0", exact=True)
-                   ).to_have_count(1)
+            # Rank, model, provider, rating, 95% CI, Elo, win rate, votes, wins, losses, ties: the winner first.
+            expect(board.get_by_role("row", name=f"1 {winner} Fake Provider 1131 +0 / −0 1016 100% 1 1 0 0",
+                                     exact=True)).to_have_count(1)
+            expect(board.get_by_role("row", name=f"2 {loser} Fake Provider 869 +0 / −0 984 0% 1 0 1 0",
+                                     exact=True)).to_have_count(1)
+            expect(fresh.locator("#arena-ratings-plot svg circle")).to_have_count(2)
         finally:
             context.close()
 
