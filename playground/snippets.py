@@ -353,13 +353,15 @@ def huggingface_snippet(code: CodeRequest, language: str) -> str:
         provider = {"provider": target.routing} if target.routing else {}
         options = {"model": target.model} if target.routing else {}
         client = "client" if target.routing else f'client.endpoint("{target.model}")'
-        return ('import { writeFileSync } from "node:fs";\nimport { InferenceClient } from "@huggingface/inference";\n\n'
+        return ('import { writeFileSync } from "node:fs";\n'
+                'import { InferenceClient } from "@huggingface/inference";\n\n'
                 f'const client = new InferenceClient({_key(target, "js")});\n'
                 f"const image = await {client}.textToImage("
                 f"{literal({**options, **provider, **payload}, 'js', _no_marker)}, {{ outputType: \"blob\" }});\n"
                 'writeFileSync("image.png", Buffer.from(await image.arrayBuffer()));\n')
     if target.routing:
-        return (f"# huggingface_hub routes {target.routing}'s text-to-image itself, with a payload of that provider's:\n"
+        return (f"# huggingface_hub routes {target.routing}'s text-to-image itself, with a payload of that "
+                "provider's:\n"
                 "# use the Python or JavaScript snippet.\n")
     return (f'curl -s "{target.model}" \\\n'
             f'  -H "Authorization: Bearer {_key(target, "shell")}" \\\n'
@@ -552,9 +554,11 @@ def _gradio_curl(code: CodeRequest) -> str:
         body = _shell_json({"data": list(call.arguments.values()), "session_hash": "@@SESSION@@"}, expr)
         body = body.replace('"@@SESSION@@"', '"$SESSION"')
         text += (f"\nEVENT=$(curl -s -X POST \"$BASE/gradio_api/call/{name}\" {auth} "
-                 f"-H \"Content-Type: application/json\" -d @- <<JSON | sed -E 's/.*\"event_id\": *\"([^\"]+)\".*/\\1/'\n"
+                 "-H \"Content-Type: application/json\" -d @- <<JSON "
+                 "| sed -E 's/.*\"event_id\": *\"([^\"]+)\".*/\\1/'\n"
                  f"{body}\nJSON\n)\n"
-                 f"OUTPUT=$(curl -sN \"$BASE/gradio_api/call/{name}/$EVENT\" {auth} | sed -n 's/^data: //p' | tail -n 1)\n")
+                 f"OUTPUT=$(curl -sN \"$BASE/gradio_api/call/{name}/$EVENT\" {auth} "
+                 "| sed -n 's/^data: //p' | tail -n 1)\n")
     return text + 'echo "$OUTPUT"\n'
 
 

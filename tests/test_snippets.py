@@ -132,7 +132,8 @@ async def test_text_chat_snippets_get_the_playgrounds_answer(provider_cls, provi
     sent = hf_server.calls("/v1/chat")[-1]
     code = await snippets(playground, "text", provider_id=provider, model=model, messages=messages, **params)
     assert f'"{model}"' in code["python"]
-    assert ("from openai import OpenAI" if provider_cls is OpenAICompatProvider else "InferenceClient") in code["python"]
+    client = "from openai import OpenAI" if provider_cls is OpenAICompatProvider else "InferenceClient"
+    assert client in code["python"]
     assert run_python(code["python"], tmp_path) == answer
     snippet_call = hf_server.calls("/v1/chat")[-1]
     assert snippet_call.body == sent.body  # the very request the playground sent

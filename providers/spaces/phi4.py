@@ -76,7 +76,8 @@ def plan_chat(api: dict[str, list[Param]], label: str) -> ChatPlan:
 
 
 #: The real Space's shape, which "View code" writes: the two-step session chat.
-TWO_STEP = ChatPlan("/process_message", (Param("history", "Chatbot", False), Param("message", "MultimodalTextbox", False)),
+TWO_STEP = ChatPlan("/process_message",
+                    (Param("history", "Chatbot", False), Param("message", "MultimodalTextbox", False)),
                     "/bot_response", (Param("history", "Chatbot", False),))
 #: How an image is sent: a file upload here, a placeholder in "View code".
 FileOf = Callable[[PreparedImage], Any]
