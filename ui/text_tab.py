@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from providers import Capability, Message
+from playground.structured import response_format
+from providers import Capability, InputError, Message
 from providers.messages import append_turn
 
 from .chat import build_chat, continue_answer, error_messages, offers_continue, stream_turn, without_failed_prompts
@@ -15,6 +16,7 @@ from .context import AppContext
 from .memory import ConversationMemory
 from .parameters import sampling_controls
 from .pickers import ModelPicker
+from .structured_view import StructuredControls, structured_controls, structured_frame
 
 
 def build_text_tab(ctx: AppContext, banner: Banner | None = None) -> layout.ChatTab:
@@ -25,25 +27,27 @@ def build_text_tab(ctx: AppContext, banner: Banner | None = None) -> layout.Chat
             system_prompt, temperature, max_tokens, top_p = (controls.system_prompt, controls.temperature,
                                                              controls.max_tokens, controls.top_p)
             web_search = gr.Checkbox(label="Web search (where the provider offers it)", value=False)
+            structured = structured_controls()
         with columns.main:
             with layout.picker_bar():
                 layout.history_button()
                 picker = ModelPicker(ctx.registry, Capability.TEXT)
             _build_chat(ctx, picker, columns.side, system_prompt, temperature, max_tokens, top_p, web_search,
-                        notices=banner.outputs if banner else [])
+                        notices=banner.outputs if banner else [], structured=structured)
     return layout.ChatTab(picker=picker, parameters=parameters)
 
 
 def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_prompt: gr.Textbox,
                 temperature: gr.Slider, max_tokens: gr.Slider, top_p: gr.Slider, web_search: gr.Checkbox,
-                notices: list[gr.components.Component]) -> None:
+                notices: list[gr.components.Component], structured: StructuredControls) -> None:
     """The text chat with Continue, answering with the picker's choice and the side panel's parameters."""
     # Offered only under an answer cut short at the length limit, by a provider that can continue it.
     extend = gr.Button("Continue the last answer", size="sm", variant="secondary", scale=0, min_width=200,
                        visible=False, render=False, elem_id="text-continue")
 
     async def respond(message: str, history: list, provider_id: str, model: str, system: str,
-                      temp: float, max_new: float, nucleus: float, search: bool, request: gr.Request):
+                      temp: float, max_new: float, nucleus: float, search: bool, mode: str, schema: str,
+                      request: gr.Request):
         hidden = gr.update(visible=False)
         unchanged = [gr.update() for _ in notices]
         try:
@@ -52,14 +56,20 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_pr
             yield error_messages(exc), hidden, *unchanged
             return
         append_turn(messages, Message(role="user", text=message or ""))
+        try:
+            fmt = response_format(mode, schema)  # a bad schema is refused before anything is sent
+        except InputError as exc:
+            yield error_messages(exc), hidden, *unchanged
+            return
         frame, turn = None, None
         async for frame, turn in stream_turn(
             ctx, messages, provider_id=provider_id, model=model, request=request,
             capability=Capability.TEXT, system_prompt=system, temperature=temp,
-            max_tokens=int(max_new), top_p=nucleus, web_search=bool(search),
+            max_tokens=int(max_new), top_p=nucleus, web_search=bool(search), response_format=fmt,
         ):
             yield frame, hidden, *unchanged
         if frame is not None:
+            frame = structured_frame(frame, turn, fmt)  # the answer as checked, formatted JSON
             failure = banner_for_error(turn.error) if notices and turn is not None else unchanged
             yield frame, gr.update(visible=offers_continue(ctx, turn)), *failure
 
@@ -68,7 +78,7 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_pr
         textbox=gr.Textbox(label="Message", placeholder="Ask anything…", lines=1, max_lines=12,
                            submit_btn="Send", stop_btn="Stop"),
         additional_inputs=[picker.provider, picker.model, system_prompt, temperature, max_tokens, top_p,
-                           web_search],
+                           web_search, structured.mode, structured.schema],
         placeholder="Pick a provider and a model above, then type a message.",
         additional_outputs=[extend, *notices],
         remembers=ConversationMemory("text", picker, {
