@@ -123,6 +123,7 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
             # One line that grows: Enter generates (Shift+Enter is a new line), as in the chat tabs.
             prompt = gr.Textbox(label="Prompt", lines=1, max_lines=6,
                                 placeholder="A lighthouse on a cliff at dawn, oil painting")
+            run = gr.Button("Generate", variant="primary")  # under the prompt: in view however tall the controls
             first = ctx.registry.default_for(Capability.IMAGE)
             options = first.image_options(first.default_model(Capability.IMAGE)) if first else ImageOptions()
             negative = gr.Textbox(label="Negative prompt", lines=1, placeholder="blurry, low quality",
@@ -140,7 +141,6 @@ def build_image_tab(ctx: AppContext) -> ModelPicker:
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", min_width=120)
                 randomise = gr.Checkbox(value=True, label="Randomise seed", min_width=120)
                 reuse = gr.Button("Reuse last seed", size="sm", min_width=120, scale=0)
-            run = gr.Button("Generate", variant="primary")
             view_code(ctx, "image", picker, [prompt, negative, width, height, steps, guidance, seed, randomise],
                       ["prompt", "negative_prompt", "width", "height", "steps", "guidance", "seed", "randomise"])
         # First on a phone (ui/app.py CSS): the result is seen without scrolling past the controls.
