@@ -63,6 +63,7 @@ def test_screenshots_of_every_tab(sized, screenshots, tmp_path):
     image.get_by_label("Prompt", exact=True).fill("A lighthouse on a cliff at dawn, oil painting")
     image.get_by_label("Prompt", exact=True).press("Enter")
     expect(image.locator("#image-caption")).to_contain_text("lighthouse", timeout=20_000)
+    expect(image.get_by_role("button", name="Generate", exact=True)).to_be_enabled()
     page.screenshot(path=str(folder / f"image-{size}.png"))
 
     open_tab(page, "Compare", "compare")
