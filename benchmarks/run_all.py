@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["relay_overhead", "concurrency", "startup", "image_intake", "memory", "api_sessions",
+BENCHMARKS = ["relay_overhead", "concurrency", "startup", "startup_mcp", "image_intake", "memory", "api_sessions",
               "space_threads"]
 
 
