@@ -1,0 +1,74 @@
+"""Running deploy/serve_many.sh (app processes behind HAProxy) for tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from .servers import ROOT, free_port, wait_for_info
+
+SCRIPT = ROOT / "deploy" / "serve_many.sh"
+COOKIE = "SERVERID"
+
+
+def haproxy_missing() -> str | None:
+    """Why serve_many cannot run here, or None."""
+    return None if shutil.which("haproxy") else "haproxy is not installed (apt-get install -y haproxy)"
+
+
+@contextlib.contextmanager
+def serve_many(processes: int, env: dict[str, str] | None = None, *, log_path: str | None = None,
+               timeout: float = 180) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start the script on free ports; yields the load balancer's URL once it answers; stops it all after."""
+    port, backends = free_port(), [free_port() for _ in range(processes)]
+    full_env = {**os.environ, **(env or {}), "PROCESSES": str(processes), "GRADIO_SERVER_PORT": str(port),
+                "GRADIO_SERVER_NAME": "127.0.0.1", "BACKEND_PORTS": " ".join(map(str, backends)),
+                "PYTHONUNBUFFERED": "1"}
+    log = open(log_path or os.path.join(full_env.get("GRADIO_TEMP_DIR", "/tmp"), f"serve-many-{port}.log"), "w+")
+    process = subprocess.Popen(["bash", str(SCRIPT)], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_info(url, timeout, process)
+        process.log_path = log.name  # type: ignore[attr-defined]
+        yield url, process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)  # the script stops its app processes and HAProxy
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+
+
+async def affinity_cookie(client: httpx.AsyncClient, url: str) -> str:
+    """The SERVERID the load balancer gives a new visitor on its first page load ("" without one)."""
+    response = await client.get(url)
+    response.raise_for_status()
+    return response.cookies.get(COOKIE, "")
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+async def chat_padding(client: httpx.AsyncClient, url: str, given: int) -> list:
+    """The defaults of /chat's inputs after the first `given` (read from /gradio_api/info), so a
+    positional call keeps working when the endpoint gains optional inputs."""
+    response = await client.get(url.rstrip("/") + "/gradio_api/info")
+    response.raise_for_status()
+    parameters = response.json()["named_endpoints"]["/chat"]["parameters"]
+    return [p.get("parameter_default") for p in parameters[given:]]
