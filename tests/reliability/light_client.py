@@ -98,5 +98,5 @@ async def call(client: httpx.AsyncClient, base_url: str, api_name: str, data: li
 
 
 def chat_data(text: str, provider: str, model: str, *, max_tokens: int = 1024) -> list:
-    """Positional inputs of the app's /chat endpoint."""
-    return [[{"role": "user", "content": text}], provider, model, "", 0.7, max_tokens, 0.95]
+    """Positional inputs of the app's /chat endpoint (the call API takes every parameter, defaults included)."""
+    return [[{"role": "user", "content": text}], provider, model, "", 0.7, max_tokens, 0.95, "off", None]
