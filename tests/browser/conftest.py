@@ -71,15 +71,35 @@ def app_url(chromium_path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def page(browser, app_url, request):
-    """A fresh browser context (empty local storage) that can reach only the app."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
+#: The two sizes the app is checked at.
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def app_context(browser, base_url: str, viewport: str = "desktop", **options):
+    """A fresh browser context (empty local storage) at a VIEWPORTS size that can reach only the app."""
+    context = browser.new_context(viewport=VIEWPORTS[viewport], base_url=base_url, **options)
     context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
     context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def page(browser, app_url, request):
+    """A fresh page at the desktop size that can reach only the app."""
+    context = app_context(browser, app_url)
     page = context.new_page()
     try:
         yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def sized(browser, app_url, request):
+    """A fresh page at each of the two sizes in turn, as (page, size name)."""
+    context = app_context(browser, app_url, request.param)
+    try:
+        yield context.new_page(), request.param
     finally:
         context.close()
 

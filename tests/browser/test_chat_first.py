@@ -6,24 +6,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import app_context
 from tests.browser.helpers import bot_texts, choose, open_app, open_tab, shot, wait_answered
-
-SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture(params=list(SIZES))
-def sized(browser, app_url, request):
-    """A fresh page at one of the two sizes, as (page, size name)."""
-    context = browser.new_context(viewport=SIZES[request.param], base_url=app_url)
-    context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
-    context.set_default_timeout(15_000)
-    try:
-        yield context.new_page(), request.param
-    finally:
-        context.close()
 
 
 def message_box(page: Page, tab_id: str):
@@ -102,14 +88,15 @@ def test_parameters_beside_the_chat_on_desktop_and_a_closed_section_on_a_phone(s
         assert panel["x"] >= chat["x"] + chat["width"]  # on the right of the conversation
         expect(page.locator("#tab-text .history-toggle")).to_be_hidden()
     else:
+        label = page.locator("#tab-text .parameters-panel .label-wrap").first
+        expect(label).not_to_have_class(re.compile(r"\bopen\b"))  # closed once the page told its width
         expect(temperature).to_be_hidden()
-        page.locator("#tab-text .parameters-panel").get_by_text("Parameters").click()
+        label.click()
         expect(temperature).to_be_visible()
 
 
 def test_history_in_a_drawer_on_a_phone(browser, app_url):
-    context = browser.new_context(viewport=SIZES["phone"], base_url=app_url)
-    context.set_default_timeout(15_000)
+    context = app_context(browser, app_url, "phone")
     page = context.new_page()
     try:
         open_app(page)

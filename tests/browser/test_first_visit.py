@@ -6,17 +6,13 @@ The app lists the fake provider, Hugging Face (needs a token) and H2o and FlowGP
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import APP_ENV, SCREENSHOTS
+from tests.browser.conftest import APP_ENV, SCREENSHOTS, VIEWPORTS, app_context
 from tests.browser.helpers import shot
 from tests.support.servers import app_subprocess
 
-VIEWPORTS = [pytest.param({"width": 1280, "height": 900}, id="desktop"),
-             pytest.param({"width": 390, "height": 844}, id="phone")]
 BANNER_TEXT = "Sign in or add a token to use Hugging Face models"
 LOADED = 30_000  # a first page load on a busy machine
 
@@ -34,13 +30,12 @@ def first_visit_url(chromium_path):
         yield url
 
 
-@pytest.fixture(params=VIEWPORTS)
+@pytest.fixture(params=list(VIEWPORTS))
 def visit(browser, first_visit_url, request):
-    context = browser.new_context(viewport=request.param, base_url=first_visit_url)
-    context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
+    context = app_context(browser, first_visit_url, request.param)
     context.set_default_timeout(20_000)
     page = context.new_page()
-    page.viewport_name = request.node.callspec.id  # type: ignore[attr-defined]
+    page.viewport_name = request.param  # type: ignore[attr-defined]
     try:
         yield page
     finally:

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import VIEWPORTS, app_context
 from tests.browser.helpers import choose, open_app, shot
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 #: Plain text that would be markup if it were rendered as such.
 PROMPT = "a lighthouse <b>at dawn</b> *oil*"
 
@@ -37,17 +37,16 @@ def viewport(request) -> str:
 @pytest.fixture
 def screen(browser, app_url, viewport) -> Iterator[Page]:
     """A fresh page at the viewport's size that can reach only the app."""
-    yield from _screen(browser, app_url, VIEWPORTS[viewport])
+    yield from _screen(browser, app_url, viewport)
 
 
 @pytest.fixture
 def desktop(browser, app_url) -> Iterator[Page]:
-    yield from _screen(browser, app_url, VIEWPORTS["desktop"])
+    yield from _screen(browser, app_url, "desktop")
 
 
-def _screen(browser, app_url: str, size: dict) -> Iterator[Page]:
-    context = browser.new_context(viewport=size, base_url=app_url)
-    context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
+def _screen(browser, app_url: str, size: str) -> Iterator[Page]:
+    context = app_context(browser, app_url, size)
     context.set_default_timeout(20_000)
     expect.set_options(timeout=15_000)  # the machine may be busy: waits end on what the page shows
     page = context.new_page()

@@ -6,33 +6,19 @@ README shows (refresh them by copying after a run). The test also checks the REA
 
 from __future__ import annotations
 
-import re
-
-import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.browser.conftest import VIEWPORTS
 from tests.browser.helpers import open_app, open_tab, send, wait_answered
 from tests.support.servers import ROOT
 
-SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 TABS = ("text", "vision", "image", "compare", "settings")
-
-
-@pytest.fixture(params=list(SIZES))
-def sized(browser, app_url, request):
-    context = browser.new_context(viewport=SIZES[request.param], base_url=app_url)
-    context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
-    context.set_default_timeout(15_000)
-    try:
-        yield context.new_page(), request.param
-    finally:
-        context.close()
 
 
 def test_readme_shows_every_tab_at_both_sizes():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for size in SIZES:
+    for size in VIEWPORTS:
         for tab in TABS:
             name = f"docs/screenshots/{tab}-{size}.png"
             assert f"({name})" in readme, f"the README does not show {name}"

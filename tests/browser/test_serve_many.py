@@ -13,8 +13,15 @@ from playwright.sync_api import Page, expect
 
 from playground.votes_db import VoteDatabase
 from tests.browser.conftest import APP_ENV
-from tests.reliability.light_client import call, chat_data, http_client
-from tests.support.serve_many import COOKIE, affinity_cookie, chat_padding, haproxy_missing, serve_many
+from tests.reliability.light_client import call, chat_data
+from tests.support.serve_many import (
+    COOKIE,
+    affinity_cookie,
+    chat_padding,
+    haproxy_missing,
+    serve_many,
+    visitors_client,
+)
 
 CHATS = 100
 
@@ -39,8 +46,7 @@ def balanced(database):
 
 
 async def _chats(url: str) -> tuple[list, Counter]:
-    async with http_client(connections=CHATS + 10) as client:
-        client.cookies.jar.set_policy(_NoCookies())  # each visitor sends its own cookie, below
+    async with visitors_client(CHATS + 10) as client:
         cookies = await asyncio.gather(*(affinity_cookie(client, url) for _ in range(CHATS)))
         padding = await chat_padding(client, url, len(chat_data("", "fake", "slow")))
         results = await asyncio.gather(*(
@@ -48,24 +54,6 @@ async def _chats(url: str) -> tuple[list, Counter]:
                  headers={"Cookie": f"{COOKIE}={cookie}"}, session_hash=f"visitor-{i}")
             for i, cookie in enumerate(cookies)))
     return results, Counter(cookies)
-
-
-class _NoCookies:
-    """A cookie policy that stores nothing: the shared client must not hand one visitor's cookie to all."""
-
-    netscape, rfc2965, hide_cookie2 = True, False, False
-
-    def set_ok(self, cookie, request) -> bool:
-        return False
-
-    def return_ok(self, cookie, request) -> bool:
-        return False
-
-    def domain_return_ok(self, domain, request) -> bool:
-        return False
-
-    def path_return_ok(self, path, request) -> bool:
-        return False
 
 
 def test_100_concurrent_chats_through_the_load_balancer_all_finish(balanced):

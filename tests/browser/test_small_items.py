@@ -8,14 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-def _context(browser, app_url: str, viewport: dict, **options):
-    context = browser.new_context(viewport=viewport, base_url=app_url, **options)
-    context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
-    context.set_default_timeout(15_000)
-    return context
+from tests.browser.conftest import VIEWPORTS, app_context
 
 
 def _copy_button(page: Page):
@@ -36,7 +29,7 @@ def _panel_top(page: Page) -> float:
 
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_copy_link_says_copied_and_the_page_stays_put(browser, app_url, size, screenshots):
-    context = _context(browser, app_url, VIEWPORTS[size], permissions=["clipboard-read", "clipboard-write"])
+    context = app_context(browser, app_url, size, permissions=["clipboard-read", "clipboard-write"])
     try:
         page = context.new_page()
         _open_settled(page)
@@ -57,7 +50,7 @@ def test_copy_link_says_copied_and_the_page_stays_put(browser, app_url, size, sc
 
 @pytest.mark.parametrize("size", VIEWPORTS)
 def test_a_refused_clipboard_shows_the_link_to_copy_by_hand(browser, app_url, size, screenshots):
-    context = _context(browser, app_url, VIEWPORTS[size])
+    context = app_context(browser, app_url, size)
     # The browser refuses the clipboard, as it may without permission or outside a user gesture.
     context.add_init_script("navigator.clipboard.writeText = () => "
                             "Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError'));")
