@@ -75,3 +75,12 @@ def test_an_attempt_with_no_answer_is_not_saved_to_the_history_list():
     assert chat._save_conversation(None, failed, [answered]) == (None, [answered])
     index, saved = chat._save_conversation(None, answered, [])
     assert index == 0 and len(saved) == 1
+
+
+def test_structured_output_choices_are_remembered_and_the_longest_text_goes_first():
+    schema = '{"type": "object", "properties": {"name": {"type": "string"}}}'
+    text = record("fake", "echo", {"structured_output": "JSON schema", "json_schema": schema, "response_format": {}})
+    assert choices_of([caption(text)]) == {"provider": "fake", "model": "echo", "structured_output": "JSON schema",
+                                           "json_schema": schema}
+    long = record("fake", "echo", {"system_prompt": "be brief", "json_schema": "x" * MAX_RECORD_CHARS})
+    assert choices_of([caption(long)]) == {"provider": "fake", "model": "echo", "system_prompt": "be brief"}

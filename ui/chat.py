@@ -293,6 +293,7 @@ async def stream_turn(
     model: str,
     request: gr.Request | None,
     capability: Capability,
+    remember: dict[str, Any] | None = None,
     **params,
 ) -> AsyncIterator[tuple[list[gr.ChatMessage], Turn | None]]:
     """Yield the assistant messages of a turn as it streams, with the turn so far (None before it starts).
@@ -300,12 +301,13 @@ async def stream_turn(
     On failure the partial answer stays, an error block is appended and a toast
     names the provider and the cause; the chat itself never breaks. The last turn yielded
     carries the failure (`turn.error`), also when it failed before it started. With
-    `continue_last`, the frames' answer text is what goes after the last answer.
+    `continue_last`, the frames' answer text is what goes after the last answer. The finished
+    turn records its choices (`ui.memory`): the parameters sent, plus `remember`.
     """
     visitor = ctx.visitor(request)
     turn: Turn | None = None
     continues = messages[-1].text if params.get("continue_last") and messages else None
-    choices = memory.record(provider_id, model, params)
+    choices = memory.record(provider_id, model, {**params, **(remember or {})})
     params.setdefault("conversation", capability.value)  # each chat tab is a conversation of its own
     try:
         stream = ctx.playground.chat(messages, provider_id=provider_id, model=model, visitor=visitor,

@@ -21,9 +21,12 @@ from .pickers import ModelPicker
 logger = logging.getLogger(__name__)
 
 PREFIX = "choices:"
-#: The turn parameters a conversation remembers (besides provider and model), as `stream_turn` names them.
-REMEMBERED = ("system_prompt", "temperature", "max_tokens", "top_p", "web_search")
-#: Longest recorded choices (a long system prompt is left out rather than bloat every caption).
+#: The turn parameters a conversation remembers (besides provider and model), as `stream_turn` names them
+#: (or its `remember` extras: the structured-output mode and schema as the visitor typed them).
+REMEMBERED = ("system_prompt", "temperature", "max_tokens", "top_p", "web_search", "structured_output",
+              "json_schema")
+#: Texts left out, longest first, while a record is longer than MAX_RECORD_CHARS (rather than bloat every caption).
+DROPPABLE = ("system_prompt", "json_schema")
 MAX_RECORD_CHARS = 4000
 
 
@@ -32,8 +35,10 @@ def record(provider_id: str, model: str, params: dict[str, Any]) -> str:
     choices: dict[str, Any] = {"provider": provider_id, "model": model}
     choices.update({k: params[k] for k in REMEMBERED if params.get(k) is not None})
     text = json.dumps(choices, separators=(",", ":"))
-    if len(text) > MAX_RECORD_CHARS:
-        choices.pop("system_prompt", None)
+    for name in sorted(DROPPABLE, key=lambda key: -len(str(choices.get(key) or ""))):
+        if len(text) <= MAX_RECORD_CHARS:
+            break
+        choices.pop(name, None)
         text = json.dumps(choices, separators=(",", ":"))
     return PREFIX + text
 

@@ -8,9 +8,9 @@ from playground.structured import response_format
 from providers import Capability, InputError, Message
 from providers.messages import append_turn
 
-from .chat import build_chat, continue_answer, error_messages, offers_continue, stream_turn, without_failed_prompts
 from . import layout
 from .banner import Banner, banner_for_error
+from .chat import build_chat, continue_answer, error_messages, offers_continue, stream_turn, without_failed_prompts
 from .code_view import view_code
 from .context import AppContext
 from .memory import ConversationMemory
@@ -66,6 +66,7 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_pr
             ctx, messages, provider_id=provider_id, model=model, request=request,
             capability=Capability.TEXT, system_prompt=system, temperature=temp,
             max_tokens=int(max_new), top_p=nucleus, web_search=bool(search), response_format=fmt,
+            remember={"structured_output": mode, "json_schema": schema},
         ):
             yield frame, hidden, *unchanged
         if frame is not None:
@@ -83,7 +84,8 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_pr
         additional_outputs=[extend, *notices],
         remembers=ConversationMemory("text", picker, {
             "system_prompt": system_prompt, "temperature": temperature, "max_tokens": max_tokens,
-            "top_p": top_p, "web_search": web_search}),
+            "top_p": top_p, "web_search": web_search, "structured_output": structured.mode,
+            "json_schema": structured.schema}),
         side=side,
     )
     with side:  # View code: this tab's request as Python, JavaScript or curl
