@@ -8,9 +8,9 @@ from providers import Capability, InputError, Message
 from providers.media import prepare_images, run_image_work
 from providers.messages import append_turn
 
+from . import layout
 from .banner import Banner, banner_for_error
 from .chat import build_chat, error_messages, stream_turn, without_failed_prompts
-from . import layout
 from .code_view import view_code
 from .context import AppContext
 from .memory import ConversationMemory
