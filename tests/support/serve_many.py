@@ -72,3 +72,31 @@ async def chat_padding(client: httpx.AsyncClient, url: str, given: int) -> list:
     response.raise_for_status()
     parameters = response.json()["named_endpoints"]["/chat"]["parameters"]
     return [p.get("parameter_default") for p in parameters[given:]]
+
+
+class _NoCookies:
+    """A cookie policy that stores nothing: a client shared by many visitors must not hand one visitor's
+    cookie to all (each sends its own)."""
+
+    netscape, rfc2965, hide_cookie2 = True, False, False
+
+    def set_ok(self, cookie, request) -> bool:
+        return False
+
+    def return_ok(self, cookie, request) -> bool:
+        return False
+
+    def domain_return_ok(self, domain, request) -> bool:
+        return False
+
+    def path_return_ok(self, path, request) -> bool:
+        return False
+
+
+def visitors_client(connections: int, timeout: float = 300) -> httpx.AsyncClient:
+    """One HTTP client for many simulated visitors: no shared cookies, and idle connections dropped after
+    1 s, before a server's keep-alive timeout (uvicorn: 5 s) can close one just as it is reused."""
+    client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), trust_env=False, limits=httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=1.0))
+    client.cookies.jar.set_policy(_NoCookies())
+    return client
