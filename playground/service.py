@@ -36,6 +36,7 @@ from providers.events import Progress, ProgressSink, listening_for_progress
 from providers.streams import aclose_quietly
 
 from .limits import FairUse
+from .structured import check_offered
 
 logger = logging.getLogger(__name__)
 
@@ -254,9 +255,7 @@ class Playground:
         provider, resolved = await self.resolve(provider_id, model, capability, visitor)
         if continue_last and not provider.supports_continue:
             raise InputError(f"{provider.label} cannot continue an answer; ask it to go on instead.")
-        if response_format is not None and not provider.supports_structured_output:
-            raise InputError(f"{provider.label} does not offer structured output (JSON): turn it off or pick a "
-                             "provider that offers it.")
+        check_offered(provider, response_format)
         request = ChatRequest(
             messages=messages,
             model=resolved,

@@ -29,6 +29,7 @@ from providers.code import (
 )
 
 from .service import Playground, sampling_params
+from .structured import check_offered, response_format
 
 TABS = {"text": Capability.TEXT, "vision": Capability.VISION, "image": Capability.IMAGE}
 LANGUAGES = ("python", "javascript", "curl")
@@ -74,8 +75,11 @@ async def code_request(playground: Playground, tab: str, *, provider_id: str | N
         if not messages or messages[-1].role != "user":
             raise InputError("Type a message first: the code shows the request for the next message.")
         provider, resolved = await playground.resolve(provider_id, model, capability)
+        fmt = response_format(params.get("structured_output"), params.get("json_schema")) if tab == "text" else None
+        check_offered(provider, fmt)
         request = ChatRequest(messages=messages, model=resolved, capability=capability,
                               system_prompt=str(params.get("system_prompt") or "") if tab == "text" else "",
+                              response_format=fmt,
                               **sampling_params(params.get("temperature"), params.get("max_tokens"),
                                                 params.get("top_p") if tab == "text" else None))
     target = await provider.code_target(request)
@@ -188,8 +192,11 @@ def _chat_messages(request: ChatRequest) -> list[dict[str, Any]]:
 def _chat_body(code: CodeRequest) -> dict[str, Any]:
     request = code.chat
     sampling = {"temperature": request.temperature, "max_tokens": request.max_tokens, "top_p": request.top_p}
-    return {"model": code.target.model, "messages": _chat_messages(request),
+    body = {"model": code.target.model, "messages": _chat_messages(request),
             **{k: v for k, v in sampling.items() if v is not None}, "stream": True}
+    if request.response_format is not None:
+        body["response_format"] = request.response_format.openai()
+    return body
 
 
 def chat_url(base_url: str) -> str:
@@ -273,8 +280,9 @@ def _chat_python(code: CodeRequest, client: str) -> str:
     head = "import os\n" + (_PY_DATA_URL if images else "") + "\n"
     target = code.target
     if client == OPENAI:
+        base_url = chat_url(target.base_url).removesuffix("/chat/completions")  # the openai client adds it
         head += ("from openai import OpenAI\n\n"
-                 f'client = OpenAI(base_url="{target.base_url}", api_key={_key(target, "python")})\n'
+                 f'client = OpenAI(base_url="{base_url}", api_key={_key(target, "python")})\n'
                  "stream = client.chat.completions.create(\n")
     else:
         head += ("from huggingface_hub import InferenceClient\n\n"
@@ -337,6 +345,11 @@ def _hf_image_params(request: ImageRequest) -> dict[str, Any]:
 
 def huggingface_snippet(code: CodeRequest, language: str) -> str:
     if code.tab != "image":
+        if language == "python" and _has_schema(code):
+            # huggingface_hub rewrites a JSON schema for this address into TGI's older form, which drops the
+            # schema; the openai client sends it as the playground does (providers/inference/exact_format.py).
+            return ("# huggingface_hub would rewrite this JSON schema; the openai client sends it as is.\n"
+                    + _chat_python(code, OPENAI))
         return {"python": _chat_python, "javascript": _chat_js}.get(language, _curl_hf_chat)(code, HUGGINGFACE)
     target, request = code.target, code.image
     params = _hf_image_params(request)
@@ -369,6 +382,11 @@ def huggingface_snippet(code: CodeRequest, language: str) -> str:
             f"  -o image.png -d @- <<JSON\n{_shell_json(payload, _no_marker)}\nJSON\n")
 
 
+def _has_schema(code: CodeRequest) -> bool:
+    fmt = code.chat.response_format
+    return fmt is not None and fmt.schema is not None
+
+
 def _curl_hf_chat(code: CodeRequest, _client: str) -> str:
     return _curl_chat(code, chat_url(code.target.base_url))
 
@@ -398,6 +416,9 @@ def _app_target(tab: str, provider: Provider, request: ChatRequest | ImageReques
         last = request.messages[-1]
         values = {"system_prompt": request.system_prompt, "temperature": request.temperature,
                   "max_tokens": request.max_tokens, "top_p": request.top_p}
+        if request.response_format is not None:
+            schema = request.response_format.schema
+            values.update(structured_output="json" if schema is None else "json_schema", json_schema=schema)
         values.update({"messages": conversation} if tab == "text" else
                       {"prompt": last.text, "images": [files[id(i)] for i in last.images],
                        "history": conversation[:-1]})

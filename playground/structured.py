@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from providers import InputError
+from providers import InputError, Provider
 from providers.base import ResponseFormat
 
 #: Structured output modes, as the API names them (the UI shows "Off", "JSON", "JSON schema").
@@ -36,6 +36,13 @@ def response_format(mode: str | None, schema: Any = None) -> ResponseFormat | No
     if mode == "json":
         return ResponseFormat()
     return ResponseFormat(schema=parse_schema(schema))
+
+
+def check_offered(provider: Provider, fmt: ResponseFormat | None) -> None:
+    """Raise InputError when structured output is asked of a provider that does not offer it."""
+    if fmt is not None and not provider.supports_structured_output:
+        raise InputError(f"{provider.label} does not offer structured output (JSON): turn it off or pick a "
+                         "provider that offers it.")
 
 
 def parse_schema(schema: Any) -> dict[str, Any]:

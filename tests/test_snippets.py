@@ -17,7 +17,8 @@ from PIL import Image
 
 from playground.service import Playground
 from playground.snippets import build_snippet
-from providers import Capability, Message, Registry, Visitor
+from playground.structured import response_format
+from providers import Capability, InputError, Message, Registry, Visitor
 from providers.huggingface.provider import HuggingFaceProvider
 from providers.inference.openai_compat import OpenAICompatProvider
 from providers.media import prepare_image
@@ -146,6 +147,29 @@ async def test_text_chat_snippets_get_the_playgrounds_answer(provider_cls, provi
     assert result.returncode == 0, result.stderr
     assert hf_server.calls("/v1/chat")[-1].body == {**sent.body}
     assert " ".join(answer.split()[-2:]).replace("$HOME", "") in result.stdout.replace("$HOME", "")
+
+
+@pytest.mark.parametrize("provider_cls, provider, model", [
+    (HuggingFaceProvider, "huggingface", "local/chat-model"),
+    (OpenAICompatProvider, "openai-compatible", "served/model-b"),
+])
+async def test_structured_output_snippets_send_the_schema_as_the_playground_does(provider_cls, provider, model,
+                                                                                 tmp_path, hf_server):
+    playground = Playground(Registry([provider_cls()]))
+    messages = [Message("user", "name a colour")]
+    schema = '{"type": "object", "properties": {"colour": {"type": "string"}}, "required": ["colour"]}'
+    answer = await played(playground, messages, provider, model, "text", max_tokens=50,
+                          response_format=response_format("json_schema", schema))
+    sent = hf_server.calls("/v1/chat")[-1]
+    assert sent.body["response_format"]["json_schema"]["schema"]["required"] == ["colour"]
+    code = await snippets(playground, "text", provider_id=provider, model=model, messages=messages, max_tokens=50,
+                          structured_output="json_schema", json_schema=schema)
+    assert run_python(code["python"], tmp_path) == answer
+    assert hf_server.calls("/v1/chat")[-1].body == sent.body  # the schema as the playground sent it
+    check_javascript(code["javascript"], tmp_path)
+    with pytest.raises(InputError, match="does not offer structured output"):
+        await snippets(Playground(Registry([FakeProvider()])), "text", provider_id="fake", model="echo",
+                       messages=messages, structured_output="json")
 
 
 @pytest.mark.parametrize("provider_cls, provider, model", [

@@ -14,8 +14,9 @@ from typing import Any
 
 import gradio as gr
 
-from playground.compare import Job, parse_targets
+from playground.compare import Job
 from playground.compare import compare as compare_columns
+from playground.compare import parse_targets
 from playground.service import sampling_params
 from playground.structured import MODES, check_answer, response_format
 from providers import Capability, InputError, Message, PlaygroundError, Registry, Visitor

@@ -17,6 +17,7 @@ from gradio.context import LocalContext
 
 from playground.service import describe_error
 from playground.snippets import APP_ENDPOINTS, LANGUAGES, AppParams, build_snippet
+from playground.structured import MODES
 from providers import InputError, Message, PlaygroundError
 
 from .chat import without_failed_prompts
@@ -99,7 +100,8 @@ def build_code_api(ctx: AppContext) -> None:
                   gr.Number(label="max_tokens"), gr.Number(label="top_p"), text["negative_prompt"],
                   gr.Number(label="width", value=1024), gr.Number(label="height", value=1024),
                   gr.Number(label="steps"), gr.Number(label="guidance"), gr.Number(label="seed", value=-1),
-                  gr.Textbox(label="language", value="python")]
+                  gr.Textbox(label="language", value="python"),
+                  gr.Dropdown(list(MODES), value="off", label="structured_output"), gr.JSON(label="json_schema")]
         code = gr.Textbox(label="code")
 
     async def code_endpoint(tab: str, provider: str, model: str, messages: list | None = None, prompt: str = "",
@@ -107,12 +109,15 @@ def build_code_api(ctx: AppContext) -> None:
                             max_tokens: float | None = None, top_p: float | None = None, negative_prompt: str = "",
                             width: float = 1024, height: float = 1024, steps: float | None = None,
                             guidance: float | None = None, seed: float | None = -1, language: str = "python",
+                            structured_output: str = "off", json_schema: dict | str | None = None,
                             request: gr.Request = None) -> str:
         """The request the playground would send for `tab` (text, vision or image), as `language` code
         (python, javascript or curl). Chat tabs take `messages` (and/or `prompt` as a new message), the image
-        tab `prompt`; keys are read from the environment, never included."""
+        tab `prompt`; keys are read from the environment, never included. Text also takes `structured_output`
+        ("off", "json" or "json_schema") and `json_schema`."""
         params = {"system_prompt": system_prompt, "temperature": temperature, "max_tokens": max_tokens,
-                  "top_p": top_p} if tab != "image" else {
+                  "top_p": top_p, "structured_output": structured_output,
+                  "json_schema": json_schema} if tab != "image" else {
             "negative_prompt": negative_prompt, "width": width, "height": height, "steps": steps,
             "guidance": guidance, "seed": seed}
         try:

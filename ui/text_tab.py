@@ -89,8 +89,10 @@ def _build_chat(ctx: AppContext, picker: ModelPicker, side: gr.Column, system_pr
         side=side,
     )
     with side:  # View code: this tab's request as Python, JavaScript or curl
-        view_code(ctx, "text", picker, [chat.chatbot, system_prompt, temperature, max_tokens, top_p],
-                  ["history", "system_prompt", "temperature", "max_tokens", "top_p"])
+        view_code(ctx, "text", picker,
+                  [chat.chatbot, system_prompt, temperature, max_tokens, top_p, structured.mode, structured.schema],
+                  ["history", "system_prompt", "temperature", "max_tokens", "top_p", "structured_output",
+                   "json_schema"])
     with gr.Row():
         extend.render()
 
