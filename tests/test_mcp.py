@@ -64,7 +64,9 @@ async def test_lists_the_tools_with_descriptions_and_only_the_prompt_required(mc
         async with ClientSession(read, write) as session:
             await session.initialize()
             tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-    assert set(tools) - {"code", "code_endpoint"} == TOOLS  # View code's own endpoint may be listed too
+    assert set(tools) - {"code"} == TOOLS  # View code's own endpoint is listed too, typed and described
+    assert tools["code"].inputSchema["properties"]["messages"]["type"] == "array"
+    assert "Python, JavaScript or curl" in tools["code"].description or "as `language` code" in tools["code"].description
     chat = tools["chat"]
     assert chat.description.startswith("Chat with a text model; only `messages` is required.")
     schema = chat.inputSchema

@@ -20,6 +20,7 @@ from playground.snippets import APP_ENDPOINTS, LANGUAGES, AppParams, build_snipp
 from playground.structured import MODES
 from providers import InputError, Message, PlaygroundError
 
+from .api_schema import HISTORY, JSON_SCHEMA, typed_json
 from .chat import without_failed_prompts
 from .context import AppContext
 from .pickers import ModelPicker
@@ -95,26 +96,48 @@ def build_code_api(ctx: AppContext) -> None:
         trigger = gr.Button("code", visible=False)
         text = {name: gr.Textbox(label=name, value="") for name in ("provider", "model", "prompt", "system_prompt",
                                                                   "negative_prompt")}
-        inputs = [gr.Textbox(label="tab", value="text"), text["provider"], text["model"], gr.JSON(label="messages"),
+        inputs = [gr.Textbox(label="tab", value="text"), text["provider"], text["model"], typed_json("messages", HISTORY),
                   text["prompt"], text["system_prompt"], gr.Number(label="temperature"),
                   gr.Number(label="max_tokens"), gr.Number(label="top_p"), text["negative_prompt"],
                   gr.Number(label="width", value=1024), gr.Number(label="height", value=1024),
                   gr.Number(label="steps"), gr.Number(label="guidance"), gr.Number(label="seed", value=-1),
                   gr.Textbox(label="language", value="python"),
-                  gr.Dropdown(list(MODES), value="off", label="structured_output"), gr.JSON(label="json_schema")]
-        code = gr.Textbox(label="code")
+                  gr.Dropdown(list(MODES), value="off", label="structured_output"), typed_json("json_schema", JSON_SCHEMA)]
+        snippet = gr.Textbox(label="code")
 
-    async def code_endpoint(tab: str, provider: str, model: str, messages: list | None = None, prompt: str = "",
-                            system_prompt: str = "", temperature: float | None = None,
-                            max_tokens: float | None = None, top_p: float | None = None, negative_prompt: str = "",
-                            width: float = 1024, height: float = 1024, steps: float | None = None,
-                            guidance: float | None = None, seed: float | None = -1, language: str = "python",
-                            structured_output: str = "off", json_schema: dict | str | None = None,
-                            request: gr.Request = None) -> str:
+    async def code(tab: str = "text", provider: str = "", model: str = "", messages: list | None = None,
+                   prompt: str = "", system_prompt: str = "", temperature: float | None = None,
+                   max_tokens: float | None = None, top_p: float | None = None, negative_prompt: str = "",
+                   width: float = 1024, height: float = 1024, steps: float | None = None,
+                   guidance: float | None = None, seed: float | None = -1, language: str = "python",
+                   structured_output: str = "off", json_schema: dict | str | None = None,
+                   request: gr.Request = None) -> str:
         """The request the playground would send for `tab` (text, vision or image), as `language` code
         (python, javascript or curl). Chat tabs take `messages` (and/or `prompt` as a new message), the image
-        tab `prompt`; keys are read from the environment, never included. Text also takes `structured_output`
-        ("off", "json" or "json_schema") and `json_schema`."""
+        tab `prompt`; keys are read from the environment, never included.
+
+        Args:
+            tab: "text", "vision" or "image", as in the app's links.
+            provider: Provider id (see the providers tool); empty: the first provider that can answer you.
+            model: Model id or alias; empty: the provider's default model.
+            messages: The conversation, a list of {"role", "content"} messages (text and vision); empty: none.
+            prompt: A new user message (text and vision), or the image prompt (image).
+            system_prompt: Instructions for the model (text).
+            temperature: Sampling temperature, 0 to 2 (text and vision).
+            max_tokens: Longest answer in tokens (text and vision).
+            top_p: Nucleus sampling, 0.01 to 1 (text).
+            negative_prompt: What the image should not show (image).
+            width: Image width in pixels (image).
+            height: Image height in pixels (image).
+            steps: Inference steps; empty: the model's default (image).
+            guidance: Guidance scale; empty: the model's default (image).
+            seed: Seed; -1 for a random one (image).
+            language: "python", "javascript" or "curl".
+            structured_output: "off", "json" or "json_schema" (text).
+            json_schema: A JSON schema for the answer (text, with json_schema).
+        Returns:
+            The code, with keys read from the environment (never included).
+        """
         params = {"system_prompt": system_prompt, "temperature": temperature, "max_tokens": max_tokens,
                   "top_p": top_p, "structured_output": structured_output,
                   "json_schema": json_schema} if tab != "image" else {
@@ -126,7 +149,7 @@ def build_code_api(ctx: AppContext) -> None:
         except PlaygroundError as exc:
             raise gr.Error(describe_error(exc), print_exception=False) from exc
 
-    trigger.click(code_endpoint, inputs, code, api_name="code", concurrency_limit=ctx.settings.concurrency_limit,
+    trigger.click(code, inputs, snippet, api_name="code", concurrency_limit=ctx.settings.concurrency_limit,
                   show_progress="hidden")
 
 
