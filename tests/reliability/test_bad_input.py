@@ -82,11 +82,11 @@ def test_chat_unknown_provider_and_model(client):
 
 
 @pytest.mark.parametrize("messages, words", [
-    ("just a string", "must be a list"),
+    (42, "must be"),  # plain text is a message of its own; other kinds are not
     ([{"role": "wizard", "content": "hi"}], "Unknown message role 'wizard'"),
     (["not an object"], "must be an object"),
     ([{"role": "assistant", "content": "I spoke last"}], "must end with a user message"),
-], ids=["not-a-list", "bad-role", "not-an-object", "ends-with-assistant"])
+], ids=["a-number", "bad-role", "not-an-object", "ends-with-assistant"])
 def test_chat_malformed_messages(client, messages, words):
     with pytest.raises(AppError, match=words):
         call(client, "/chat", messages=messages, **CHAT_DEFAULTS)
