@@ -326,7 +326,7 @@ def rest_call(app_url: str, api_name: str, data_json: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", '"hot"', "[1]"])
 def test_non_numbers_in_numeric_parameters_get_a_clear_error(default_app, bad):
-    chat = f'[[{{"role": "user", "content": "hi"}}], "huggingface", "local/chat-model", "", {bad}, 64, 0.9]'
+    chat = f'[[{{"role": "user", "content": "hi"}}], "huggingface", "local/chat-model", "", {bad}, 64, 0.9, "off", null]'
     image = f'["a cat", "huggingface", "local/image-model", "", {bad}, 256, 4, 3.5, 1]'
     compare = f'["hi", [{{"provider": "huggingface", "model": "a/b"}}, {{"provider": "huggingface", "model": "a/b"}}], "", 0.7, 64, {bad}]'
     for api_name, data, name in (("chat", chat, "temperature"), ("image", image, "width"),

@@ -97,7 +97,7 @@ async def test_many_sessions_with_failing_provider_calls(app, provider_server):
                     unexpected.append(f"{text}: incomplete: {outcome.error or outcome.last_value!r}")
                 continue
             kinds[model] += 1
-            if outcome.completed or not (outcome.error or "").startswith(f"{LABEL}: "):
+            if outcome.completed or not (outcome.error or "").startswith(LABEL):  # names the provider
                 unexpected.append(f"{text} ({model}): {outcome.error or outcome.final!r}")
             elif (outcome.updates[-1] if outcome.updates else "") != FAILURES[model]:
                 unexpected.append(f"{text} ({model}): partial answer {outcome.updates!r} not kept")
