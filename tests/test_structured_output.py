@@ -7,7 +7,6 @@ import json
 
 import gradio as gr
 import pytest
-from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from playground.service import Turn
@@ -28,21 +27,13 @@ PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"
 
 @pytest.fixture(scope="module")
 def app_url():
-    """The playground with an OpenAI-compatible server (the local stand-in) and the fake provider."""
+    """The playground with an OpenAI-compatible server (the local stand-in) and the fake provider
+    (tests/conftest.py's `client` connects to it)."""
     with serving(HfServer()) as server, pytest.MonkeyPatch.context() as patch:
         patch.setenv("OPENAI_COMPAT_BASE_URL", server.url + "/v1")
         demo = build_demo(Registry([OpenAICompatProvider(), FakeProvider()]))
         with launch_blocks(demo) as url:
             yield url
-
-
-@pytest.fixture
-def client(app_url):
-    client = Client(app_url, verbose=False)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def test_a_matching_answer_comes_back_as_formatted_json(client):
