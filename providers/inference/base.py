@@ -27,8 +27,8 @@ from ..events import ChatEvent, Finish, ReasoningDelta, Status, TextDelta
 from ..session import Visitor
 from ..settings import HttpSettings, HuggingFaceSettings
 from .clients import ClientPool, Endpoint
-from .exact_format import structured_fields
 from .errors import CLIENT_ERRORS, Hints, http_status, is_loading, map_error, suggested_wait
+from .exact_format import structured_fields
 
 logger = logging.getLogger(__name__)
 
