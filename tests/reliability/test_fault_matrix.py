@@ -10,7 +10,8 @@ No cell may end in an internal error: those are the playground's own bugs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -234,6 +235,34 @@ async def _turn(playground: Playground, provider: Provider, row: Row, model: str
     return (turn.reply.text if turn else ""), None
 
 
+@asynccontextmanager
+async def row_playground(row: Row) -> AsyncIterator[tuple[Provider, Playground, Visitor]]:
+    """The row's provider alone in a playground, with the row's visitor; its client pool closed after."""
+    provider = row.provider()
+    try:
+        yield provider, Playground(Registry([provider])), row.visitor()
+    finally:
+        pool = getattr(provider, "_pool", None)
+        if pool is not None:
+            await pool.aclose()
+
+
+async def start_fault(plan: Plan, row: Row, provider: Provider, playground: Playground, visitor: Visitor,
+                      local_servers: dict, monkeypatch: pytest.MonkeyPatch):
+    """Warm the provider when the plan asks, then set the fault up; returns the plan's `around` helper, if any."""
+    if plan.warm:
+        _, error = await _turn(playground, provider, row, row.ok_model, row.ok_text, visitor)
+        assert error is None, describe_error(error)
+    for name, value in plan.env.items():
+        monkeypatch.setenv(name, local_servers[value[1:]][0] if value.startswith("@") else value)
+    gone = plan.around(local_servers, monkeypatch) if plan.around else None
+    if gone is not None:
+        await gone.prepare(lambda: _turn(playground, provider, row, row.ok_model, row.ok_text, visitor))
+    if plan.arm:
+        plan.arm(local_servers)
+    return gone
+
+
 CELLS = [(pid, fault) for pid in ROWS for fault in FAULTS if (pid, fault) not in NOT_APPLICABLE]
 
 
@@ -247,21 +276,8 @@ def test_every_cell_is_run_or_left_out_with_a_reason():
 async def test_fault_cell(provider_id, fault, local_servers, provider_env, monkeypatch):
     row = ROWS[provider_id]
     plan = row.plan(fault)
-    provider = row.provider()
-    playground = Playground(Registry([provider]))
-    visitor = row.visitor()
-    try:
-        if plan.warm:
-            text, error = await _turn(playground, provider, row, row.ok_model, row.ok_text, visitor)
-            assert error is None, describe_error(error)
-        for name, value in plan.env.items():
-            monkeypatch.setenv(name, local_servers[value[1:]][0] if value.startswith("@") else value)
-        gone = plan.around(local_servers, monkeypatch) if plan.around else None
-        if gone is not None:
-            await gone.prepare(lambda: _turn(playground, provider, row, row.ok_model, row.ok_text, visitor))
-        if plan.arm:
-            plan.arm(local_servers)
-
+    async with row_playground(row) as (provider, playground, visitor):
+        gone = await start_fault(plan, row, provider, playground, visitor, local_servers, monkeypatch)
         kept, error = await _turn(playground, provider, row, plan.model, plan.text, visitor)
 
         if error is None:
@@ -284,7 +300,3 @@ async def test_fault_cell(provider_id, fault, local_servers, provider_env, monke
         text, error = await _turn(playground, provider, row, row.ok_model, row.ok_text, visitor)
         assert error is None, f"the next request failed: {describe_error(error)}"
         assert text
-    finally:
-        pool = getattr(provider, "_pool", None)
-        if pool is not None:
-            await pool.aclose()

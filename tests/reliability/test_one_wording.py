@@ -9,7 +9,7 @@ import pytest
 
 from playground.service import Playground, describe_error
 from providers import Registry, Visitor
-from tests.reliability.test_fault_matrix import ROWS, SPACE_ROWS, _turn
+from tests.reliability.test_fault_matrix import ROWS, SPACE_ROWS, _turn, row_playground, start_fault
 from tests.support.servers import free_port
 
 HTTP_ROWS = [pid for pid in ROWS if pid not in SPACE_ROWS]
@@ -57,22 +57,9 @@ async def test_a_busy_broken_or_slow_service_reads_the_same_everywhere(provider_
                                                                          provider_env, monkeypatch):
     row = ROWS[provider_id]
     plan = row.plan(fault)
-    provider = row.provider()
-    playground = Playground(Registry([provider]))
-    visitor = row.visitor()
-    try:
-        if plan.warm:
-            _, error = await _turn(playground, provider, row, row.ok_model, row.ok_text, visitor)
-            assert error is None, describe_error(error)
-        for name, value in plan.env.items():
-            monkeypatch.setenv(name, value)
-        if plan.arm:
-            plan.arm(local_servers)
+    async with row_playground(row) as (provider, playground, visitor):
+        await start_fault(plan, row, provider, playground, visitor, local_servers, monkeypatch)
         _, error = await _turn(playground, provider, row, plan.model, plan.text, visitor)
-    finally:
-        pool = getattr(provider, "_pool", None)
-        if pool is not None:
-            await pool.aclose()
     assert error is not None
     assert _read(describe_error(error), provider.label) == WORDING[fault]
 
