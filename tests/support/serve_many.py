@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from .servers import ROOT, free_port, wait_for_info
+from .servers import ROOT, free_port, logged_process
 
 SCRIPT = ROOT / "deploy" / "serve_many.sh"
 COOKIE = "SERVERID"
@@ -31,23 +31,21 @@ def serve_many(processes: int, env: dict[str, str] | None = None, *, log_path: s
     full_env = {**os.environ, **(env or {}), "PROCESSES": str(processes), "GRADIO_SERVER_PORT": str(port),
                 "GRADIO_SERVER_NAME": "127.0.0.1", "BACKEND_PORTS": " ".join(map(str, backends)),
                 "PYTHONUNBUFFERED": "1"}
-    log = open(log_path or os.path.join(full_env.get("GRADIO_TEMP_DIR", "/tmp"), f"serve-many-{port}.log"), "w+")
-    process = subprocess.Popen(["bash", str(SCRIPT)], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
+    log_path = log_path or os.path.join(full_env.get("GRADIO_TEMP_DIR", "/tmp"), f"serve-many-{port}.log")
+    with logged_process(["bash", str(SCRIPT)], full_env, log_path, timeout=timeout, stop=_stop_all,
+                        start_new_session=True) as running:
+        yield running
+
+
+def _stop_all(process: subprocess.Popen) -> None:
+    """SIGTERM the script, which stops its app processes and HAProxy; kill the whole group if it hangs."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
     try:
-        wait_for_info(url, timeout, process)
-        process.log_path = log.name  # type: ignore[attr-defined]
-        yield url, process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)  # the script stops its app processes and HAProxy
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        log.close()
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 async def affinity_cookie(client: httpx.AsyncClient, url: str) -> str:

@@ -9,8 +9,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -99,6 +100,24 @@ def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
 
 
 @contextlib.contextmanager
+def logged_process(command: list[str], env: dict[str, str], log_path: str, *, timeout: float,
+                   stop: Callable[[subprocess.Popen], None] = stop_process,
+                   **popen: Any) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run `command` with its output in `log_path`; yields (url, process) once the app on env's
+    GRADIO_SERVER_PORT answers /gradio_api/info, and `stop`s it after."""
+    log = open(log_path, "w+")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, **popen)
+    url = f"http://127.0.0.1:{env['GRADIO_SERVER_PORT']}/"
+    try:
+        wait_for_info(url, timeout, process)
+        process.log_path = log.name  # type: ignore[attr-defined]
+        yield url, process
+    finally:
+        stop(process)
+        log.close()
+
+
+@contextlib.contextmanager
 def app_subprocess(env: dict[str, str] | None = None, *, args: list[str] | None = None,
                    offline: bool = True, timeout: float = 60,
                    drop_env: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
@@ -114,13 +133,6 @@ def app_subprocess(env: dict[str, str] | None = None, *, args: list[str] | None 
     if offline:
         command += [str(ROOT / "tests" / "support" / "offline.py")]
     command += [str(ROOT / "app.py"), *(args or [])]
-    log = open(full_env.get("GRADIO_TEMP_DIR", "/tmp") + f"/app-{port}.log", "w+")
-    process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_info(url, timeout, process)
-        process.log_path = log.name  # type: ignore[attr-defined]
-        yield url, process
-    finally:
-        stop_process(process)
-        log.close()
+    log_path = full_env.get("GRADIO_TEMP_DIR", "/tmp") + f"/app-{port}.log"
+    with logged_process(command, full_env, log_path, timeout=timeout) as running:
+        yield running
