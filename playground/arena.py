@@ -196,28 +196,44 @@ def visitor_limit_key(visitor: Visitor | None) -> str:
 class Arena:
     """The blind arena for the UI: battles and votes with per-visitor limits, and the leaderboard.
 
-    `ledger` is the votes database (one vote per battle, leaderboard kept in memory); `battles_per_hour`
-    and `votes_per_hour` limit each visitor (0 = unlimited). A battle takes its vote within
-    `battle_ttl` seconds of starting.
+    `ledger` is the votes database (one vote per battle, leaderboard kept in memory), or what opens it on
+    first use (so building the app touches no database); `battles_per_hour` and `votes_per_hour` limit
+    each visitor (0 = unlimited). A battle takes its vote within `battle_ttl` seconds of starting.
     """
 
-    def __init__(self, ledger: VoteLedger, *, battles_per_hour: int = DEFAULT_BATTLES_PER_HOUR,
+    def __init__(self, ledger: VoteLedger | Callable[[], VoteLedger], *, battles_per_hour: int = DEFAULT_BATTLES_PER_HOUR,
                  votes_per_hour: int = DEFAULT_VOTES_PER_HOUR, battle_ttl: float = BATTLE_TTL,
                  clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.ledger = ledger
+        self._ledger = ledger if isinstance(ledger, VoteLedger) else None
+        self._open_ledger = ledger if self._ledger is None else None
+        self._opening = threading.Lock()
         self.battle_ttl = battle_ttl
         self._clock = clock
         self.battles = HourlyLimit(battles_per_hour, "battles", clock=monotonic)
         self.votes = HourlyLimit(votes_per_hour, "votes", clock=monotonic)
 
+    @property
+    def ledger(self) -> VoteLedger:
+        """The votes database, opened (created, migrated, read) on first use."""
+        if self._ledger is None:
+            with self._opening:
+                if self._ledger is None:
+                    self._ledger = self._open_ledger()
+        return self._ledger
+
     @classmethod
     def from_env(cls) -> Arena:
-        """Votes in `database_url()` (importing `ARENA_VOTES_PATH` once); limits and refresh from the settings."""
+        """Votes in `database_url()` (importing `ARENA_VOTES_PATH` once); limits and refresh from the settings.
+        The database is opened when the arena is first used, not here."""
         settings = ArenaSettings.current()
-        ledger = VoteLedger.shared(database_url(), votes_file=str(votes_path()),
-                                   refresh_seconds=settings.refresh_seconds, rounds=settings.bootstrap_rounds)
-        return cls(ledger, battles_per_hour=settings.battles_per_hour, votes_per_hour=settings.votes_per_hour)
+        url, votes_file = database_url(), str(votes_path())
+
+        def open_ledger() -> VoteLedger:
+            return VoteLedger.shared(url, votes_file=votes_file, refresh_seconds=settings.refresh_seconds,
+                                     rounds=settings.bootstrap_rounds)
+
+        return cls(open_ledger, battles_per_hour=settings.battles_per_hour, votes_per_hour=settings.votes_per_hour)
 
     def start_battle(self, pool: list[Contender], visitor: Visitor | None,
                      rng: random.Random | None = None) -> Battle:

@@ -467,7 +467,9 @@ def test_limits_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("ARENA_VOTES_PER_HOUR", raising=False)
     arena = Arena.from_env()
     assert (arena.battles.per_hour, arena.votes.per_hour) == (60, 60)
+    assert not (tmp_path / "arena.db").exists()  # building the app opens no database: first use does
     assert arena.ledger is VoteLedger.shared(url)  # one ledger per database in a process
+    assert (tmp_path / "arena.db").exists()
     monkeypatch.setenv("ARENA_BATTLES_PER_HOUR", "0")
     monkeypatch.setenv("ARENA_VOTES_PER_HOUR", "5")
     arena = Arena.from_env()
