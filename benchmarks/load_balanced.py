@@ -20,11 +20,11 @@ import time
 
 import common
 import httpx
+
 from tests.reliability.light_client import call, chat_data
 from tests.support.serve_many import (
     COOKIE,
     affinity_cookie,
-    chat_padding,
     haproxy_missing,
     serve_many,
     visitors_client,
@@ -56,19 +56,17 @@ class Setup:
     def __init__(self, name: str, url: str) -> None:
         self.name, self.url = name, url
         self.cookies: list[str] = []
-        self.padding: list = []
 
     async def arrive(self, client) -> None:
         """Every visitor loads the page once (getting its cookie); then one warm-up round."""
         self.cookies = list(await asyncio.gather(*(affinity_cookie(client, self.url) for _ in range(VISITORS))))
-        self.padding = await chat_padding(client, self.url, len(chat_data("", "", "")))
         await self.round(client)
 
     async def round(self, client) -> tuple[int, float, float, float]:
         text = common.words_for(TOKENS)
         started = time.perf_counter()
         results = await asyncio.gather(*(
-            _call(client, self.url, "chat", chat_data(text, "openai-compatible", common.MODEL) + self.padding,
+            _call(client, self.url, "chat", chat_data(text, "openai-compatible", common.MODEL),
                  headers={"Cookie": f"{COOKIE}={cookie}"} if cookie else None,
                  session_hash=f"{self.name}-visitor-{i}")
             for i, cookie in enumerate(self.cookies)))

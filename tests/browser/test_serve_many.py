@@ -17,7 +17,6 @@ from tests.reliability.light_client import call, chat_data
 from tests.support.serve_many import (
     COOKIE,
     affinity_cookie,
-    chat_padding,
     haproxy_missing,
     serve_many,
     visitors_client,
@@ -48,9 +47,8 @@ def balanced(database):
 async def _chats(url: str) -> tuple[list, Counter]:
     async with visitors_client(CHATS + 10) as client:
         cookies = await asyncio.gather(*(affinity_cookie(client, url) for _ in range(CHATS)))
-        padding = await chat_padding(client, url, len(chat_data("", "fake", "slow")))
         results = await asyncio.gather(*(
-            call(client, url, "chat", chat_data(f"visitor {i} says hello", "fake", "slow") + padding,
+            call(client, url, "chat", chat_data(f"visitor {i} says hello", "fake", "slow"),
                  headers={"Cookie": f"{COOKIE}={cookie}"}, session_hash=f"visitor-{i}")
             for i, cookie in enumerate(cookies)))
     return results, Counter(cookies)

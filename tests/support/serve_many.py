@@ -63,15 +63,6 @@ def wait_until(predicate, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-async def chat_padding(client: httpx.AsyncClient, url: str, given: int) -> list:
-    """The defaults of /chat's inputs after the first `given` (read from /gradio_api/info), so a
-    positional call keeps working when the endpoint gains optional inputs."""
-    response = await client.get(url.rstrip("/") + "/gradio_api/info")
-    response.raise_for_status()
-    parameters = response.json()["named_endpoints"]["/chat"]["parameters"]
-    return [p.get("parameter_default") for p in parameters[given:]]
-
-
 class _NoCookies:
     """A cookie policy that stores nothing: a client shared by many visitors must not hand one visitor's
     cookie to all (each sends its own)."""
