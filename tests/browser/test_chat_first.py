@@ -45,12 +45,13 @@ def test_message_box_in_view_and_focused_after_enter(sized, screenshots):
     assert_in_viewport(page, "text")
     panel = page.locator("#tab-text")
     choose(panel, "Model", "slow")
-    type_and_send(page, "text", "count 30")
+    type_and_send(page, "text", "count 120")  # 6 s of streaming: time to type while it runs, on a busy machine too
     expect(panel.locator(".stop-button:visible")).to_have_count(1)
     # Focus stays in the box while the answer streams, and what is typed meanwhile is kept...
     assert page.evaluate("document.activeElement === document.querySelector('#tab-text .chat-input textarea')")
     page.keyboard.type("next question")
     page.keyboard.press("Enter")  # ...and Enter does not send it while the answer streams
+    expect(panel.locator(".stop-button:visible")).to_have_count(1)  # (it was still streaming)
     wait_answered(panel, "Fake Provider · slow")
     expect(panel.get_by_test_id("user")).to_have_count(1)
     expect(message_box(page, "text")).to_have_value("next question")
