@@ -9,6 +9,7 @@ every host and port, not only the trap's.
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -30,14 +31,19 @@ from providers.model_ids import is_hub_model_id, is_server_model_id
 from tests.support.hf_server import HfServer
 from tests.support.servers import ROOT, launch_blocks, serving
 from tests.support.trap_server import TrapServer
+from tests.test_mcp import call, text_of
 from ui.app import build_demo
 from ui.config import AppSettings
+from ui.mcp import MCP_PATH
 
 OPERATOR_TOKEN = "hf_operatorTokenSECURITY0001"
 VISITOR_TOKEN = "hf_visitorTokenSECURITY0002"
 LIMIT = 30
 NOT_A_MODEL_ID = "is not a model id"
 BARE_NAME = "evil.example"
+GOOD_ID = "org/model"
+#: View code's languages, one per tab where every hostile id is tried on every endpoint.
+LANGUAGE_PER_TAB = {"text": "python", "vision": "javascript", "image": "curl"}
 
 
 # -- outgoing connections ------------------------------------------------------------------------
@@ -115,13 +121,13 @@ def hostile_ids(trap: TrapServer) -> list[str]:
 
 @pytest.fixture(scope="module")
 def default_app(trap):
-    """The default configuration: HF_TOKEN set, HF_INFERENCE_BASE_URL unset (the router)."""
+    """The default configuration: HF_TOKEN set, HF_INFERENCE_BASE_URL unset (the router); MCP served."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HF_TOKEN", OPERATOR_TOKEN)
         for name in ("HF_INFERENCE_BASE_URL", "SPACE_ID", "OPENAI_COMPAT_BASE_URL"):
             env.delenv(name, raising=False)
         demo = build_demo(Registry([HuggingFaceProvider()]), AppSettings.from_env())
-        with launch_blocks(demo) as url:
+        with launch_blocks(demo, mcp_server=True) as url:
             yield url
 
 
@@ -141,31 +147,86 @@ def png(path) -> str:
     return str(path)
 
 
+def code_params(tab: str, language: str, model: str) -> dict:
+    """A `/code` call for `tab` in `language` (a one-message conversation, or an image prompt)."""
+    return dict(tab=tab, provider="huggingface", model=model, messages=[{"role": "user", "content": "hello"}],
+                prompt="a cat" if tab == "image" else "", language=language)
+
+
+def assert_refused(client: Client, app_port: int, api_name: str, params: dict) -> None:
+    """The call fails with "… is not a model id" and connects to nothing but the app."""
+    with outgoing_connections() as seen:
+        with pytest.raises(AppError, match=NOT_A_MODEL_ID):
+            client.submit(api_name=api_name, **params).result(timeout=LIMIT)
+    assert {port for _, port in seen} <= {app_port}, (api_name, params, seen)
+
+
 # -- model ids are never addresses ---------------------------------------------------------------
 def test_hostile_model_ids_are_refused_on_every_endpoint_before_any_request(hostile_client, default_app, trap,
                                                                              tmp_path):
     photo = png(tmp_path / "photo.png")
     app_port = port_of(default_app)
     for model in hostile_ids(trap):
-        calls = {
-            "/chat": dict(messages=[{"role": "user", "content": "hello"}], provider="huggingface", model=model,
-                          system_prompt="", temperature=0.7, max_tokens=64, top_p=0.9),
-            "/vision": dict(prompt="what is it?", images=[handle_file(photo)], history=[], provider="huggingface",
-                            model=model, temperature=0.7, max_tokens=64),
-            "/image": dict(prompt="a cat", provider="huggingface", model=model, negative_prompt="", width=256,
-                           height=256, steps=4, guidance=3.5, seed=1),
-        }
-        for api_name, params in calls.items():
-            with outgoing_connections() as seen:
-                with pytest.raises(AppError, match=NOT_A_MODEL_ID):
-                    hostile_client.submit(api_name=api_name, **params).result(timeout=LIMIT)
-            assert {port for _, port in seen} <= {app_port}, (api_name, model, seen)
+        calls = [
+            ("/chat", dict(messages=[{"role": "user", "content": "hello"}], provider="huggingface", model=model,
+                           system_prompt="", temperature=0.7, max_tokens=64, top_p=0.9)),
+            ("/vision", dict(prompt="what is it?", images=[handle_file(photo)], history=[], provider="huggingface",
+                             model=model, temperature=0.7, max_tokens=64)),
+            ("/image", dict(prompt="a cat", provider="huggingface", model=model, negative_prompt="", width=256,
+                            height=256, steps=4, guidance=3.5, seed=1)),
+            *[("/code", code_params(tab, language, model)) for tab, language in LANGUAGE_PER_TAB.items()],
+        ]
+        for api_name, params in calls:
+            assert_refused(hostile_client, app_port, api_name, params)
         with outgoing_connections() as seen:
             columns = hostile_client.submit(
                 prompt="hello", targets=[{"provider": "huggingface", "model": model}] * 2, system_prompt="",
                 temperature=0.7, max_tokens=64, top_p=0.9, api_name="/compare").result(timeout=LIMIT)
         assert all(NOT_A_MODEL_ID in (column["error"] or "") for column in columns), (model, columns)
         assert {port for _, port in seen} <= {app_port}, ("/compare", model, seen)
+    assert trap.hits == []
+
+
+def test_view_code_refuses_hostile_ids_in_every_language_and_writes_good_ones(hostile_client, default_app, trap):
+    """`/code` resolves the model as a run would, for every tab and language; a good id still gets its code."""
+    app_port = port_of(default_app)
+    for model in (f"{trap.url}/v1/chat/completions", f"//{trap.host_port}/steal", "../../v1/chat/completions"):
+        for tab in LANGUAGE_PER_TAB:
+            for language in LANGUAGE_PER_TAB.values():
+                assert_refused(hostile_client, app_port, "/code", code_params(tab, language, model))
+    for tab in ("text", "vision"):  # the image tab looks the model's serving provider up on the Hub
+        for language in LANGUAGE_PER_TAB.values():
+            snippet = hostile_client.submit(api_name="/code", **code_params(tab, language, GOOD_ID)).result(
+                timeout=LIMIT)
+            assert f'"{GOOD_ID}"' in snippet, (tab, language, snippet)
+    assert trap.hits == []
+
+
+# -- the same over MCP -----------------------------------------------------------------------------
+def mcp_calls(model: str) -> dict[str, dict]:
+    """Each MCP tool that takes a model id, called with `model`."""
+    return {"chat": {"messages": "hello", "provider": "huggingface", "model": model},
+            "image": {"prompt": "a cat", "provider": "huggingface", "model": model},
+            "compare": {"prompt": "hello", "targets": [{"provider": "huggingface", "model": model}] * 2},
+            "code": {"tab": "text", "provider": "huggingface", "model": model, "prompt": "hello"}}
+
+
+@pytest.mark.parametrize("headers", [None, {"x-hf-token": VISITOR_TOKEN}], ids=["no header", "visitor token"])
+async def test_hostile_model_ids_are_refused_over_mcp(default_app, trap, headers):
+    """MCP tools reach the app through Gradio's own client on the app's port: nothing else may be reached."""
+    app_port = port_of(default_app)
+    trap.clear()
+    for model in (f"{trap.url}/v1/chat/completions", f"//{trap.host_port}/steal", trap.host_port,
+                  "../../v1/chat/completions"):
+        for tool, arguments in mcp_calls(model).items():
+            with outgoing_connections() as seen:
+                result = await call(default_app + MCP_PATH, tool, arguments, headers=headers)
+            if tool == "compare":  # a column's error is part of its answer (Gradio's str() of the columns)
+                errors = [column["error"] or "" for column in ast.literal_eval(text_of(result))]
+                assert len(errors) == 2 and all(NOT_A_MODEL_ID in e for e in errors), (model, errors)
+            else:
+                assert result.isError and NOT_A_MODEL_ID in text_of(result), (tool, model, text_of(result))
+            assert {port for _, port in seen} == {app_port}, (tool, model, seen)  # this test's MCP client at least
     assert trap.hits == []
 
 
