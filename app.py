@@ -11,6 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from providers.logs import setup_logging  # noqa: E402
 from ui.app import CSS, JS, build_demo  # noqa: E402
 from ui.config import AppSettings  # noqa: E402
+from ui.remote_files import app_kwargs  # noqa: E402
 
 setup_logging()
 demo = build_demo()
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         js=JS,
         footer_links=FOOTER_LINKS,
         mcp_server=settings.mcp_server,  # the public API as MCP tools at /gradio_api/mcp/
+        app_kwargs=app_kwargs(),  # refuses Gradio's fetch-a-URL file route (ui/remote_files.py)
     )
 
 

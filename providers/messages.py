@@ -22,6 +22,9 @@ from .media import ImageLimits, PreparedImage, prepare_image
 Role = Literal["system", "user", "assistant"]
 _ROLES = ("system", "user", "assistant")
 #: Stands in for an earlier image whose file was deleted (e.g. after PLAYGROUND_CACHE_MAX_AGE).
+#: A file given as a link: refused, never fetched (the server never goes to an address a visitor names).
+LINKED_FILE_MESSAGE = ("Files must be uploaded to this app; it does not fetch links. "
+                       "Upload the image, or send it as a data: URL.")
 GONE_IMAGE_NOTE = "[an image that is no longer available]"
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif"}
 
@@ -127,7 +130,7 @@ class HistoryReader:
         elif url.startswith("data:"):
             message.images.append(prepare_image(_decode_data_url(url), self.limits))
         elif url:
-            raise InputError("Images must be uploaded files or data URLs, not links.")
+            raise InputError(LINKED_FILE_MESSAGE)
 
     def _checked_path(self, path: str) -> Path:
         resolved = Path(path).resolve()

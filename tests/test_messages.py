@@ -57,7 +57,7 @@ def test_data_urls_and_openai_image_parts():
 
 
 def test_remote_links_are_not_fetched():
-    with pytest.raises(InputError, match="not links"):
+    with pytest.raises(InputError, match="does not fetch links"):
         history_to_messages([{"role": "user", "content": {"url": "http://169.254.169.254/x.png"}}])
 
 

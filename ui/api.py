@@ -21,10 +21,10 @@ from playground.service import sampling_params
 from playground.structured import MODES, check_answer, response_format
 from providers import Capability, InputError, Message, PlaygroundError, Registry, Visitor
 from providers.base import ResponseFormat
-from providers.media import prepare_images, run_image_work
+from providers.media import run_image_work
 from providers.messages import append_turn, names_files
 
-from .api_schema import HISTORY, JSON_SCHEMA, MESSAGES, TARGETS, typed_json
+from .api_schema import HISTORY, IMAGES, JSON_SCHEMA, MESSAGES, TARGETS, typed_json
 from .context import AppContext, api_error
 from .frames import frames
 from .images import generate
@@ -43,6 +43,25 @@ def _history_list(raw: Any, name: str) -> list:
     if not isinstance(raw, list):
         raise InputError(f"'{name}' must be a list of {{\"role\", \"content\"}} objects.")
     return raw
+
+
+def _image_parts(raw: Any) -> list[dict]:
+    """`/vision`'s images as message parts, read like a history's: uploaded files (checked to be this app's
+    uploads), or data: URLs; a link is refused, never fetched."""
+    if raw in (None, ""):
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    parts = []
+    for item in items:
+        if isinstance(item, dict):
+            parts.append({"type": "file", "file": item})
+        elif isinstance(item, str) and item.partition(":")[0].lower() in ("data", "http", "https"):
+            parts.append({"type": "image_url", "image_url": {"url": item}})
+        elif isinstance(item, str):
+            parts.append({"type": "file", "file": {"path": item}})
+        else:
+            raise InputError("'images' must be a list of uploaded files or data: URLs.")
+    return parts
 
 
 def _messages_list(raw: Any) -> list:
@@ -104,7 +123,7 @@ def build_api(ctx: AppContext) -> None:
         temperature = gr.Number(label="temperature", value=TEMPERATURE)
         max_tokens = gr.Number(label="max_tokens", value=MAX_TOKENS)
         top_p = gr.Number(label="top_p", value=TOP_P)
-        images = gr.File(label="images", file_count="multiple", type="filepath")
+        images = typed_json("images", IMAGES)
         width = gr.Number(label="width", value=1024)
         height = gr.Number(label="height", value=1024)
         steps = gr.Number(label="steps", value=None)
@@ -175,7 +194,7 @@ def build_api(ctx: AppContext) -> None:
 
         Args:
             prompt: The question about the images.
-            images: The images (files or URLs).
+            images: The images: uploaded files (MCP: data: URLs; links are not fetched).
             history: Earlier turns, as a list of {"role", "content"} messages; empty: none.
             provider: Provider id; empty: the first provider that can answer you.
             model: Model id or alias; empty: the provider's default vision model.
@@ -185,8 +204,10 @@ def build_api(ctx: AppContext) -> None:
             The reply.
         """
         def read_turns() -> list[Message]:  # decodes and re-encodes images: in the image pool
-            turns = ctx.history_reader().read(_history_list(history, "history"))
-            prepared = prepare_images(list(images or []))
+            reader = ctx.history_reader()
+            turns = reader.read(_history_list(history, "history"))
+            asked = reader.read([{"role": "user", "content": _image_parts(images)}])
+            prepared = asked[0].images if asked else []
             return append_turn(turns, Message(role="user", text=prompt or "", images=prepared))
 
         try:

@@ -17,6 +17,7 @@ from .deeplink import DeepLink
 from .event_costs import skip_missing_matplotlib
 from .image_tab import build_image_tab
 from .pickers import ModelPicker
+from .remote_files import refuse_remote_files
 from .session_state import install as install_lazy_sessions
 from .settings_tab import SettingsTab, build_settings_tab
 from .text_tab import build_text_tab
@@ -144,6 +145,7 @@ def build_demo(registry: Registry | None = None, settings: AppSettings | None = 
     demo.playground = ctx  # for tests and extensions
     install_lazy_sessions(demo)  # new sessions build per-block config on first use (ui/session_state.py)
     skip_missing_matplotlib()  # Gradio tries to import it twice per event (ui/event_costs.py)
+    refuse_remote_files(demo)  # a file given as a link is refused, never fetched (ui/remote_files.py)
     return demo
 
 

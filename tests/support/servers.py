@@ -67,8 +67,12 @@ def launch_blocks(demo, *, max_file_size: int | None = None, mcp_server: bool = 
 
         settings = getattr(getattr(demo, "playground", None), "settings", None) or AppSettings.from_env()
         max_file_size = settings.max_upload_bytes
+    from ui.remote_files import app_kwargs
+
+    playground = getattr(demo, "playground", None) is not None  # launched as app.py does; other apps as they are
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
-                            quiet=True, max_file_size=max_file_size, mcp_server=mcp_server)
+                            quiet=True, max_file_size=max_file_size, mcp_server=mcp_server,
+                            app_kwargs=app_kwargs() if playground else None)
     try:
         yield url.rstrip("/") + "/"
     finally:
