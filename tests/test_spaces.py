@@ -496,6 +496,32 @@ def test_job_progress_reads_gradio_clients_status():
     assert job_progress(status(Status.STARTING)) is None and job_progress(None) is None
 
 
+def test_job_progress_keeps_only_numbers_and_bounded_words_from_a_hostile_space():
+    """A Space's progress is shown in the page: text where numbers belong, NaN or huge words are dropped."""
+    from gradio_client.utils import ProgressUnit, Status, StatusUpdate
+
+    from providers.events import Progress
+    from providers.spaces.space import MAX_PROGRESS_LABEL, job_progress
+
+    def status(code, **fields):
+        return StatusUpdate(code=code, rank=fields.get("rank"), queue_size=fields.get("queue_size"),
+                            eta=fields.get("eta"), success=None, time=None,
+                            progress_data=fields.get("progress_data"))
+
+    hostile = '"><img src=x onerror=alert(1)>'
+    assert job_progress(status(Status.IN_QUEUE, rank=hostile, queue_size=float("nan"), eta="soon")) == Progress(
+        "queued")
+    assert job_progress(status(Status.IN_QUEUE, rank=-3, queue_size=True, eta=float("inf"))) == Progress("queued")
+    units = [ProgressUnit(index=hostile, length=hostile, unit=["x"], progress=None, desc="d" * 10_000)]
+    shown = job_progress(status(Status.PROGRESS, progress_data=units))
+    assert shown == Progress("running", description="d" * MAX_PROGRESS_LABEL)
+    assert shown.fraction is None
+    units = [ProgressUnit(index=None, length=20, unit="it", progress=float("nan"), desc=None),
+             ProgressUnit(index=None, length=20, unit="it", progress=7.0, desc=None)]
+    assert job_progress(status(Status.PROGRESS, progress_data=units[:1])) == Progress("running", total=20, unit="it")
+    assert job_progress(status(Status.PROGRESS, progress_data=units[1:])).step == 20
+
+
 async def test_two_compare_columns_on_phi4_run_at_once_in_sessions_of_their_own(logs):
     from playground.compare import Job, Target, compare
     from playground.service import Playground

@@ -28,6 +28,7 @@ import contextvars
 import functools
 import html
 import logging
+import math
 import os
 import re
 import tempfile
@@ -70,6 +71,8 @@ _POLL_SECONDS = 0.05
 _QUOTA_RE = re.compile(r"GPU quota|ZeroGPU|exceeded your .*quota", re.IGNORECASE)
 _RETRY_RE = re.compile(r"(?:try again|retry) in (?:(\d+):)?(\d+):(\d+)", re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]+>")
+#: Longest unit or description of a Space's progress that is kept.
+MAX_PROGRESS_LABEL = 80
 
 
 def spaces_timeout() -> float:
@@ -196,28 +199,46 @@ def _value_error(label: str, text: str, where: str) -> ProviderError:
 
 
 # -- progress ----------------------------------------------------------------------------
+def _count(value: Any) -> int | None:
+    """A whole, non-negative number the Space reported (anything else, e.g. text or NaN: None)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return int(value)
+
+
+def _seconds(value: Any) -> float | None:
+    count = _count(value)
+    return float(value) if count is not None else None
+
+
+def _label(value: Any) -> str:
+    """A unit or description the Space reported: text, bounded (it is shown, escaped, in the page)."""
+    return value[:MAX_PROGRESS_LABEL] if isinstance(value, str) else ""
+
+
 def job_progress(status: StatusUpdate | None) -> Progress | None:
     """What a job's latest `gradio_client` status says about its progress (None: nothing new to say).
 
     IN_QUEUE carries the 0-based `rank` among `queue_size` waiting jobs; PROGRESS carries the
     Space's `gr.Progress` levels (the outermost that counts steps is shown); PROCESSING and
-    ITERATING mean it runs.
+    ITERATING mean it runs. A Space's numbers and words are checked: only finite, non-negative
+    numbers and bounded text are kept.
     """
     code = getattr(status, "code", None)
     if code is Status.IN_QUEUE:
-        rank = status.rank
-        return Progress("queued", position=None if rank is None else rank + 1, queue_size=status.queue_size,
-                        eta=status.eta)
+        rank = _count(status.rank)
+        return Progress("queued", position=None if rank is None else rank + 1, queue_size=_count(status.queue_size),
+                        eta=_seconds(status.eta))
     if code is Status.PROGRESS:
         units = status.progress_data or []
-        unit = next((u for u in units if u.length), units[0] if units else None)
+        unit = next((u for u in units if _count(u.length)), units[0] if units else None)
         if unit is None:
             return Progress("running")
-        step = unit.index
-        if step is None and unit.progress is not None and unit.length:
-            step = round(unit.progress * unit.length)
-        return Progress("running", step=step, total=unit.length, unit=unit.unit or "",
-                        description=unit.desc or "")
+        step, total = _count(unit.index), _count(unit.length)
+        fraction = _seconds(unit.progress)
+        if step is None and fraction is not None and total:
+            step = round(min(fraction, 1.0) * total)
+        return Progress("running", step=step, total=total, unit=_label(unit.unit), description=_label(unit.desc))
     if code in (Status.PROCESSING, Status.ITERATING):
         return Progress("running")
     return None
