@@ -13,7 +13,6 @@ import ast
 import re
 import subprocess
 import sys
-import threading
 from contextlib import contextmanager
 
 import httpx
@@ -29,6 +28,7 @@ from providers.huggingface.provider import HuggingFaceProvider
 from providers.inference.openai_compat import OpenAICompatProvider
 from providers.model_ids import is_hub_model_id, is_server_model_id
 from tests.support.hf_server import HfServer
+from tests.support.network_audit import network_activity
 from tests.support.servers import ROOT, launch_blocks, serving
 from tests.support.trap_server import TrapServer
 from tests.test_mcp import call, text_of
@@ -47,36 +47,11 @@ LANGUAGE_PER_TAB = {"text": "python", "vision": "javascript", "image": "curl"}
 
 
 # -- outgoing connections ------------------------------------------------------------------------
-class _Connections:
-    """Every socket.connect this process makes while `recording` is on (an audit hook, installed once)."""
-
-    lock = threading.Lock()
-    recording = False
-    seen: list[tuple] = []
-
-    @classmethod
-    def hook(cls, event: str, args: tuple) -> None:
-        if event == "socket.connect" and cls.recording:
-            address = args[1]
-            if isinstance(address, tuple):
-                with cls.lock:
-                    cls.seen.append(tuple(address[:2]))
-
-
-sys.addaudithook(_Connections.hook)
-
-
 @contextmanager
 def outgoing_connections():
-    """Yields the list of (host, port) connected to while the block runs."""
-    with _Connections.lock:
-        _Connections.seen = []
-        _Connections.recording = True
-    seen = _Connections.seen
-    try:
-        yield seen
-    finally:
-        _Connections.recording = False
+    """Yields the list of (host, port) this process connects to while the block runs (tests/support/network_audit.py)."""
+    with network_activity() as activity:
+        yield activity.connections
 
 
 def port_of(url: str) -> int:
