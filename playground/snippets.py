@@ -152,11 +152,14 @@ def _no_marker(value: Any) -> str:
 
 
 def _shell_json(value: Any, expr: Expr) -> str:
-    """JSON for an unquoted shell here-document: `\\`, `$` and backticks escaped, markers left live."""
+    """JSON for an unquoted shell here-document: `\\`, `$` and backticks escaped, markers left live.
+
+    Markers are held under keys with NUL characters, which JSON escapes in any text, so a visitor's
+    prompt can never spell one."""
     marks: dict[str, str] = {}
 
     def hold(marker: Any) -> str:
-        key = f"@@MARK{len(marks)}@@"
+        key = f"\0MARK{len(marks)}\0"
         marks[key] = expr(marker)
         return key
 

@@ -294,3 +294,14 @@ def test_code_endpoint_returns_the_snippet_without_the_token(hf_server):
     assert 'os.environ["HF_TOKEN"]' in python
     assert curl.startswith("curl ") and '"inputs": "cat"' in curl and TOKEN not in curl
 
+
+
+def test_a_visitors_text_cannot_spell_a_live_marker_in_a_curl_body():
+    """Only the snippet's own images become shell expressions; text that looks like a marker stays text."""
+    from playground.snippets import _curl_image, _shell_json
+    from providers.code import ImageFile
+
+    body = _shell_json({"text": ["@@MARK0@@", "\0MARK0\0", "$(rm -rf ~) `id`"], "image": ImageFile(1)}, _curl_image)
+    assert body.count("${IMAGE_1}") == 1
+    assert '"@@MARK0@@"' in body and '"\\\\u0000MARK0\\\\u0000"' in body
+    assert '"\\$(rm -rf ~) \\`id\\`"' in body
