@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
-from providers import Capability, ChatRequest, ImageRequest, InputError, Message, Provider
+from providers import Capability, ChatRequest, ImageRequest, InputError, Message, Provider, Visitor
 from providers.code import (
     HUGGINGFACE,
     OPENAI,
@@ -93,11 +94,18 @@ def _image_params(params: dict[str, Any]) -> dict[str, Any]:
     return {name: params[name] for name in names if params.get(name) is not None}
 
 
-async def build_snippet(playground: Playground, tab: str, language: str, **request: Any) -> str:
-    """The snippet for `tab`'s request (see `code_request`) in `language` (python, javascript or curl)."""
+async def build_snippet(playground: Playground, tab: str, language: str, *, visitor: Visitor | None = None,
+                        **request: Any) -> str:
+    """The snippet for `tab`'s request (see `code_request`) in `language` (python, javascript or curl).
+
+    Resolving a request may ask a provider about the model (its list, its routing), so for a
+    `visitor` it counts as one of their requests under the fair-use limits.
+    """
     if language not in LANGUAGES:
         raise InputError(f"Unknown language {language!r}: expected one of {', '.join(LANGUAGES)}.")
-    code = await code_request(playground, tab, **request)
+    admitted = playground.fair_use.admit(visitor.limit_key or visitor.session_id) if visitor else nullcontext()
+    with admitted:
+        code = await code_request(playground, tab, **request)
     return BUILDERS[code.target.client](code, language)
 
 

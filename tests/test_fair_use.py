@@ -178,6 +178,22 @@ def test_requests_per_minute_through_the_api():
             other.close()
 
 
+def test_view_code_counts_as_a_request():
+    """Writing the code resolves the model (a provider may be asked about it), so /code is limited too."""
+    demo = build_demo(Registry([FakeProvider()]), settings(visitor_max_streams=0, visitor_per_minute=2))
+    with launch_blocks(demo) as url:
+        client, other = Client(url, verbose=False), Client(url, verbose=False)
+        try:
+            assert client.predict(api_name="/chat", **QUICK) == "Echo: hi"
+            assert "fake" in client.predict(prompt="hi", api_name="/code")
+            with pytest.raises(AppError, match=r"Too many requests: 2 a minute at most"):
+                client.predict(prompt="hi", api_name="/code")
+            assert "fake" in other.predict(prompt="hi", api_name="/code")
+        finally:
+            client.close()
+            other.close()
+
+
 def test_sessions_behind_one_trusted_proxy_address_share_a_limit():
     """Uvicorn trusts X-Forwarded-For from 127.0.0.1 (FORWARDED_ALLOW_IPS' default): one client address."""
     demo = build_demo(Registry([FakeProvider()]), settings(visitor_max_streams=1, visitor_per_minute=0))

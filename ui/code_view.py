@@ -86,7 +86,8 @@ async def snippet_for(ctx: AppContext, request: gr.Request | None, tab: str, lan
         request_args: dict[str, Any] = {"messages": await conversation(ctx, history, prompt or "")}
     else:
         request_args = {"prompt": prompt or ""}
-    return await build_snippet(ctx.playground, tab, language, provider_id=provider or None, model=model or None,
+    return await build_snippet(ctx.playground, tab, language, visitor=ctx.visitor(request),
+                               provider_id=provider or None, model=model or None,
                                app_url=app_address(request), app_params=app_params(), **request_args, **params)
 
 
