@@ -41,6 +41,8 @@ VISITOR_TOKEN = "hf_visitorTokenSECURITY0002"
 LIMIT = 30
 NOT_A_MODEL_ID = "is not a model id"
 BARE_NAME = "evil.example"
+#: A 1×1 PNG as a data: URL (how API and MCP callers may send an image).
+TINY_PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
 GOOD_ID = "org/model"
 #: View code's languages, one per tab where every hostile id is tried on every endpoint.
 LANGUAGE_PER_TAB = {"text": "python", "vision": "javascript", "image": "curl"}
@@ -362,11 +364,17 @@ def rest_call(app_url: str, api_name: str, data_json: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", '"hot"', "[1]"])
 def test_non_numbers_in_numeric_parameters_get_a_clear_error(default_app, bad):
-    chat = f'[[{{"role": "user", "content": "hi"}}], "huggingface", "local/chat-model", "", {bad}, 64, 0.9, "off", null]'
-    image = f'["a cat", "huggingface", "local/image-model", "", {bad}, 256, 4, 3.5, 1]'
-    compare = f'["hi", [{{"provider": "huggingface", "model": "a/b"}}, {{"provider": "huggingface", "model": "a/b"}}], "", 0.7, 64, {bad}]'
-    for api_name, data, name in (("chat", chat, "temperature"), ("image", image, "width"),
-                                 ("compare", compare, "top_p")):
+    hi = '[{"role": "user", "content": "hi"}]'
+    two = '[{"provider": "huggingface", "model": "a/b"}, {"provider": "huggingface", "model": "a/b"}]'
+    calls = {
+        "chat": (f'[{hi}, "huggingface", "local/chat-model", "", {bad}, 64, 0.9, "off", null]', "temperature"),
+        "vision": (f'["what is it?", ["{TINY_PNG}"], [], "huggingface", "a/b", 0.7, {bad}]', "max_tokens"),
+        "image": (f'["a cat", "huggingface", "local/image-model", "", {bad}, 256, 4, 3.5, 1]', "width"),
+        "compare": (f'["hi", {two}, "", 0.7, 64, {bad}]', "top_p"),
+        "code": (f'["text", "huggingface", "a/b", {hi}, "", "", {bad}, 64, 0.9, "", 1024, 1024, null, null, -1, '
+                 '"python", "off", null]', "temperature"),
+    }
+    for api_name, (data, name) in calls.items():
         event, message = rest_call(default_app, api_name, data)
         assert event == "error", (api_name, event, message)
         assert re.search(f"'{name}' must be a (finite )?number", message), (api_name, message)
