@@ -56,6 +56,25 @@ def test_restoring_selects_provider_model_and_parameters():
     assert all(update == gr.update() for update in nothing)
 
 
+class TypedIdsProvider(FakeProvider):
+    """The fake provider, taking any typed model id (as Hugging Face and OpenAI-compatible servers do)."""
+
+    accepts_any_model = True
+
+
+def test_a_remembered_model_that_is_not_a_model_id_is_ignored():
+    """A saved conversation comes back from the browser: its model is checked like a typed one or a link's."""
+    with gr.Blocks():
+        picker = ModelPicker(Registry([TypedIdsProvider()]), Capability.TEXT)
+        memory = ConversationMemory("text", picker, {})
+    for hostile in ("https://evil.example/v1", "//evil.example/x", "127.0.0.1:8080", "../../v1/models"):
+        updates = asyncio.run(memory.restore([caption(record("fake", hostile, {}))]))
+        assert updates[1]["value"] == "echo", (hostile, updates[1])
+        assert hostile not in updates[1]["choices"]
+    typed = asyncio.run(memory.restore([caption(record("fake", "org/typed-model", {}))]))
+    assert typed[1]["value"] == "org/typed-model"
+
+
 def test_history_titles_are_plain_text():
     assert plain_title("**Bold** and `code` [a link](http://x.test) # heading") == "Bold and code a link heading"
     assert plain_title("  ***  ") == "Conversation"
