@@ -9,9 +9,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from providers.logs import setup_logging  # noqa: E402
-from ui.app import CSS, JS, build_demo  # noqa: E402
+from ui.app import CSS, JS, app_kwargs, build_demo  # noqa: E402
 from ui.config import AppSettings  # noqa: E402
-from ui.remote_files import app_kwargs  # noqa: E402
 
 setup_logging()
 demo = build_demo()
@@ -36,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         js=JS,
         footer_links=FOOTER_LINKS,
         mcp_server=settings.mcp_server,  # the public API as MCP tools at /gradio_api/mcp/
-        app_kwargs=app_kwargs(),  # refuses Gradio's fetch-a-URL file route (ui/remote_files.py)
+        app_kwargs=app_kwargs(settings),  # request size bound, no fetch-a-URL file route (ui/app.py)
     )
 
 

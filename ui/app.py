@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
+from starlette.middleware import Middleware
 
 from providers import Registry, build_registry
 
 from . import layout
 from .api import build_api, build_compare_api
 from .banner import build_banner, wire_banner
+from .body_limit import RequestBodyLimit
 from .code_view import build_code_api
 from .compare_tab import build_compare_tab
 from .config import AppSettings
@@ -17,7 +21,7 @@ from .deeplink import DeepLink
 from .event_costs import skip_missing_matplotlib
 from .image_tab import build_image_tab
 from .pickers import ModelPicker
-from .remote_files import refuse_remote_files
+from .remote_files import RemoteFileRoutes, refuse_remote_files
 from .session_state import install as install_lazy_sessions
 from .settings_tab import SettingsTab, build_settings_tab
 from .text_tab import build_text_tab
@@ -98,6 +102,12 @@ COPY_LINK_JS = """async (query) => {
     document.addEventListener("pointerdown", close, true);
   }
 }"""
+
+
+def app_kwargs(settings: AppSettings) -> dict[str, Any]:
+    """`launch(app_kwargs=…)` for the playground: its own middleware (a fresh dict for each launch)."""
+    return {"middleware": [Middleware(RequestBodyLimit, max_bytes=settings.max_request_bytes),
+                           Middleware(RemoteFileRoutes)]}
 
 
 def build_demo(registry: Registry | None = None, settings: AppSettings | None = None) -> gr.Blocks:

@@ -37,6 +37,8 @@ class AppSettings:
     max_sessions: int = 1000
     #: Seconds after which an idle visitor's provider state (Space clients, conversations) is released.
     visitor_idle_seconds: float = 900.0
+    #: Largest request body the server reads (JSON events, MCP calls; uploads are bounded per file); 0 = unlimited.
+    max_request_bytes: int = 32_000_000
     #: Bounds on one whole chat request.
     max_messages: int = 200
     max_request_chars: int = 400_000
@@ -78,6 +80,7 @@ class AppSettings:
             max_messages=env_int("PLAYGROUND_MAX_MESSAGES", 200, minimum=2),
             max_request_chars=env_int("PLAYGROUND_MAX_REQUEST_CHARS", 400_000, minimum=100),
             max_request_images=env_int("PLAYGROUND_MAX_REQUEST_IMAGES", 16, minimum=1),
+            max_request_bytes=env_int("PLAYGROUND_MAX_REQUEST_BYTES", 32_000_000, minimum=0),
             max_upload_bytes=env_int("PLAYGROUND_MAX_UPLOAD_BYTES",
                                      env_int("IMAGE_MAX_FILE_BYTES", 25_000_000, minimum=100_000), minimum=100_000),
             cache_max_age=env_int("PLAYGROUND_CACHE_MAX_AGE", 86_400, minimum=0),

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -86,7 +85,3 @@ class RemoteFileRoutes:
             return
         await self.app(scope, receive, send)
 
-
-def app_kwargs() -> dict[str, Any]:
-    """`launch(app_kwargs=…)` for the playground: its own middleware (a fresh dict each launch)."""
-    return {"middleware": [Middleware(RemoteFileRoutes)]}

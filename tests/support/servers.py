@@ -62,17 +62,16 @@ def launch_blocks(demo, *, max_file_size: int | None = None, mcp_server: bool = 
     PLAYGROUND_MAX_UPLOAD_BYTES. With `mcp_server`, Gradio's MCP server is served too
     (at `<url>gradio_api/mcp/`, as app.py serves it unless PLAYGROUND_MCP=0).
     """
+    from ui.app import app_kwargs
+    from ui.config import AppSettings
+
+    playground = getattr(demo, "playground", None)  # launched as app.py does; other apps as they are
+    settings = getattr(playground, "settings", None) or AppSettings.from_env()
     if max_file_size is None:
-        from ui.config import AppSettings
-
-        settings = getattr(getattr(demo, "playground", None), "settings", None) or AppSettings.from_env()
         max_file_size = settings.max_upload_bytes
-    from ui.remote_files import app_kwargs
-
-    playground = getattr(demo, "playground", None) is not None  # launched as app.py does; other apps as they are
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
                             quiet=True, max_file_size=max_file_size, mcp_server=mcp_server,
-                            app_kwargs=app_kwargs() if playground else None)
+                            app_kwargs=app_kwargs(settings) if playground is not None else None)
     try:
         yield url.rstrip("/") + "/"
     finally:
