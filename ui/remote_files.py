@@ -5,7 +5,8 @@ Gradio has two ways to make the server fetch a URL that a caller names:
   anywhere (an image, a chat history, even inside a JSON input; Gradio's MCP server writes the
   image URLs its callers send this way). Gradio downloads it into its cache before the handler
   runs (`Block.async_move_resource_to_block_cache`): no size limit, any public host;
-- `GET /gradio_api/file=https://…` fetches the URL and streams it back (an open proxy).
+- `GET /gradio_api/file=https://…` (and `/gradio_api/file/https://…`) fetches the URL and streams
+  it back (an open proxy).
 
 Gradio refuses private addresses for both, but the playground promises more: nothing a visitor
 types becomes an address. `refuse_remote_files` makes every block of the app refuse a file given
@@ -30,8 +31,9 @@ from providers.messages import LINKED_FILE_MESSAGE
 logger = logging.getLogger(__name__)
 
 REMOTE_FILE_MESSAGE = LINKED_FILE_MESSAGE
-#: A `file=` route naming a URL (the path as the server sees it, already percent-decoded).
-_REMOTE_FILE_ROUTE = re.compile(r"/file=\s*https?:", re.IGNORECASE)
+#: Gradio's file routes (`/file=<x>`, and the older `/file/<x>`) naming a URL (the path as the server
+#: sees it, already percent-decoded).
+_REMOTE_FILE_ROUTE = re.compile(r"/file[=/]\s*https?:", re.IGNORECASE)
 _URL = re.compile(r"\s*https?://", re.IGNORECASE)
 
 
@@ -72,7 +74,7 @@ def refuse_remote_files(demo: gr.Blocks) -> int:
 
 
 class RemoteFileRoutes:
-    """ASGI middleware: `GET /…/file=<http(s) URL>` is refused (403) instead of fetched and streamed."""
+    """ASGI middleware: `/…/file=<http(s) URL>` and `/…/file/<http(s) URL>` are refused (403), never fetched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
