@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from PIL import Image
 from providers import Registry
 from tests.support.fake_provider import FakeProvider
 from tests.support.network_audit import network_activity
+from tests.support.rest import rest_call
 from tests.support.servers import launch_blocks
 from tests.test_mcp import call, text_of
 from ui.app import build_demo
@@ -51,20 +53,6 @@ def rest(app):
         yield http
 
 
-def rest_call(http: httpx.Client, api_name: str, data: list) -> tuple[str, str]:
-    """One call through Gradio's REST API with a hand-written body; returns the last (event, data)."""
-    started = http.post(f"gradio_api/call/{api_name}", json={"data": data})
-    started.raise_for_status()
-    event = message = ""
-    with http.stream("GET", f"gradio_api/call/{api_name}/{started.json()['event_id']}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                message = line.split(":", 1)[1].strip()
-    return event, message
-
-
 def png(path) -> str:
     Image.new("RGB", (24, 24), (10, 200, 10)).save(path)
     return str(path)
@@ -84,7 +72,7 @@ def test_links_are_told_apart_from_uploads():
 
 
 @pytest.mark.parametrize("where", ["images", "history", "json messages"])
-def test_a_linked_file_is_refused_with_a_clear_message_and_never_looked_up(rest, where):
+def test_a_linked_file_is_refused_with_a_clear_message_and_never_looked_up(app, where):
     turn = [{"role": "user", "content": [{"type": "file", "file": linked_file()}]},
             {"role": "assistant", "content": "a cat"}]
     api_name, data = {
@@ -94,7 +82,7 @@ def test_a_linked_file_is_refused_with_a_clear_message_and_never_looked_up(rest,
                                    "off", None]),
     }[where]
     with network_activity() as activity:
-        event, message = rest_call(rest, api_name, data)
+        event, message = rest_call(app, api_name, json.dumps(data))
     assert event == "error" and REMOTE_FILE_MESSAGE in message, (event, message)
     assert not [name for name in activity.lookups if HOST in name.lower()], activity.lookups
 

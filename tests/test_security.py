@@ -15,7 +15,6 @@ import subprocess
 import sys
 from contextlib import contextmanager
 
-import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -29,6 +28,7 @@ from providers.inference.openai_compat import OpenAICompatProvider
 from providers.model_ids import is_hub_model_id, is_server_model_id
 from tests.support.hf_server import HfServer
 from tests.support.network_audit import network_activity
+from tests.support.rest import rest_call
 from tests.support.servers import ROOT, launch_blocks, serving
 from tests.support.trap_server import TrapServer
 from tests.test_mcp import call, text_of
@@ -342,24 +342,6 @@ def test_a_later_token_header_in_the_same_session_is_used(configured_servers):
             client.close()
     assert configured_servers.authorizations("/v1/chat") == ["Bearer hf_firstHeaderToken0001",
                                                             "Bearer hf_secondHeaderToken0002"]
-
-
-def rest_call(app_url: str, api_name: str, data_json: str) -> tuple[str, str]:
-    """One call through Gradio's REST API with a hand-written JSON body (which may hold NaN or Infinity,
-    as Python's json and JavaScript's JSON.parse-less clients send them); returns the last (event, data)."""
-    with httpx.Client(base_url=app_url, timeout=LIMIT) as http:
-        started = http.post(f"gradio_api/call/{api_name}", content='{"data": ' + data_json + "}",
-                            headers={"content-type": "application/json"})
-        started.raise_for_status()
-        event_id = started.json()["event_id"]
-        event = data = ""
-        with http.stream("GET", f"gradio_api/call/{api_name}/{event_id}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:"):
-                    data = line.split(":", 1)[1].strip()
-        return event, data
 
 
 @pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", '"hot"', "[1]"])
