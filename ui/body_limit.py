@@ -14,6 +14,8 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from providers.model_ids import shown
+
 logger = logging.getLogger(__name__)
 
 #: Routes whose bodies Gradio bounds itself (multipart uploads, checked per file while they arrive).
@@ -59,7 +61,7 @@ class RequestBodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        logger.info("Refused a request body over %d bytes to %s", self.max_bytes, scope.get("path", ""))
+        logger.info("Refused a request body over %d bytes to %s", self.max_bytes, shown(scope.get("path", "")))
         detail = (f"The request is larger than {self.max_bytes:,} bytes. Upload large files "
                   "instead of sending them inside the request.")
         body = json.dumps({"detail": detail}).encode()
