@@ -22,10 +22,10 @@ from .media import ImageLimits, PreparedImage, prepare_image
 Role = Literal["system", "user", "assistant"]
 _ROLES = ("system", "user", "assistant")
 #: Stands in for an earlier image whose file was deleted (e.g. after PLAYGROUND_CACHE_MAX_AGE).
+GONE_IMAGE_NOTE = "[an image that is no longer available]"
 #: A file given as a link: refused, never fetched (the server never goes to an address a visitor names).
 LINKED_FILE_MESSAGE = ("Files must be uploaded to this app; it does not fetch links. "
                        "Upload the image, or send it as a data: URL.")
-GONE_IMAGE_NOTE = "[an image that is no longer available]"
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif"}
 
 

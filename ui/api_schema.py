@@ -47,4 +47,3 @@ def typed_json(label: str, schema: dict[str, Any]) -> gr.JSON:
     component = gr.JSON(label=label)
     component.api_info_as_input = lambda: schema  # read when Gradio builds the config and the API info
     return component
-

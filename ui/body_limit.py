@@ -37,10 +37,10 @@ class RequestBodyLimit:
         if declared is not None and declared > self.max_bytes:
             await self._refuse(scope, send)
             return
-        if declared is not None:  # the server holds the body to its declared length
+        if declared is not None or not _chunked(scope):  # the server holds a body to its declared length
             await self.app(scope, receive, send)
             return
-        # No length given (chunked): read up to the bound, then hand the app what was read.
+        # A chunked body (no length given): read up to the bound, then hand the app what was read.
         held: list[Message] = []
         size = 0
         while True:
@@ -71,11 +71,17 @@ class RequestBodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    return next((value for name, value in scope.get("headers", []) if name == wanted), None)
+
+
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    value = _header(scope, b"content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _chunked(scope: Scope) -> bool:
+    return b"chunked" in (_header(scope, b"transfer-encoding") or b"").lower()
