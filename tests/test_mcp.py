@@ -12,12 +12,13 @@ import httpx
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import ImageContent
 from PIL import Image
 
 from providers import Registry
 from tests.support.fake_provider import FakeProvider
 from tests.support.keyed_provider import KeyedProvider
+from tests.support.mcp_client import call, text_of
 from tests.support.servers import app_subprocess, launch_blocks
 from ui.app import build_demo
 from ui.config import AppSettings
@@ -38,25 +39,6 @@ def mcp_url():
     demo = build_demo(Registry([KeyedProvider(), FakeProvider()]), _settings(visitor_per_minute=0))
     with launch_blocks(demo, mcp_server=True) as url:
         yield url + MCP_PATH
-
-
-async def call(url: str, tool: str, arguments: dict, *, headers: dict | None = None,
-               progress: bool = False) -> CallToolResult:
-    """One tool call in a fresh MCP session (as a separate MCP client would make it)."""
-    async with httpx.AsyncClient(headers=headers or {}, timeout=60) as http:
-        async with streamable_http_client(url, http_client=http) as (read, write, _):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                updates: list = []
-
-                async def on_progress(step: float, total: float | None, message: str | None) -> None:
-                    updates.append(message)
-
-                return await session.call_tool(tool, arguments, progress_callback=on_progress if progress else None)
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
 
 
 async def test_lists_the_tools_with_descriptions_and_only_the_prompt_required(mcp_url):

@@ -20,10 +20,10 @@ from PIL import Image
 
 from providers import Registry
 from tests.support.fake_provider import FakeProvider
+from tests.support.mcp_client import call, text_of
 from tests.support.network_audit import network_activity
 from tests.support.rest import rest_call
 from tests.support.servers import launch_blocks
-from tests.test_mcp import call, text_of
 from ui.app import build_demo
 from ui.config import AppSettings
 from ui.mcp import MCP_PATH

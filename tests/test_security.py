@@ -27,11 +27,11 @@ from providers.huggingface.provider import HuggingFaceProvider
 from providers.inference.openai_compat import OpenAICompatProvider
 from providers.model_ids import is_hub_model_id, is_server_model_id
 from tests.support.hf_server import HfServer
+from tests.support.mcp_client import call, text_of
 from tests.support.network_audit import network_activity
 from tests.support.rest import rest_call
 from tests.support.servers import ROOT, launch_blocks, serving
 from tests.support.trap_server import TrapServer
-from tests.test_mcp import call, text_of
 from ui.app import build_demo
 from ui.config import AppSettings
 from ui.mcp import MCP_PATH
