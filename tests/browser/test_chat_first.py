@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from tests.browser.conftest import app_context
 from tests.browser.helpers import bot_texts, choose, open_app, open_tab, shot, wait_answered
@@ -16,19 +18,33 @@ def message_box(page: Page, tab_id: str):
     return page.locator(f"#tab-{tab_id} .chat-input textarea").first
 
 
+#: True once the element has stayed wholly inside the unscrolled window, unmoved, for 10 animation frames.
+_SETTLED_IN_VIEW = """(selector) => {
+  const element = document.querySelector(selector);
+  if (!element) return false;
+  const r = element.getBoundingClientRect();
+  const inside = window.scrollY === 0 && r.top >= 0 && r.bottom <= window.innerHeight
+    && r.left >= 0 && r.right <= window.innerWidth;
+  const where = [r.top, r.bottom, r.left, r.right].join();
+  const seen = window.__settled && window.__settled.selector === selector ? window.__settled : {selector, where: ""};
+  seen.frames = inside && seen.where === where ? seen.frames + 1 : (inside ? 1 : 0);
+  seen.where = where;
+  window.__settled = seen;
+  return seen.frames >= 10;
+}"""
+
+
 def assert_in_viewport(page: Page, tab_id: str) -> None:
-    """The message box lies wholly inside the window, with the page not scrolled (once the layout
-    has settled: the page sizes the conversation after whatever shows above it)."""
-    assert page.evaluate("window.scrollY") == 0
-    page.wait_for_function("""(selector) => {
-      const box = document.querySelector(selector);
-      return box && box.getBoundingClientRect().bottom <= window.innerHeight;
-    }""", arg=f"#tab-{tab_id} .chat-input")
-    box = page.locator(f"#tab-{tab_id} .chat-input").first.bounding_box()
-    size = page.viewport_size
-    assert box is not None
-    assert 0 <= box["y"] and box["y"] + box["height"] <= size["height"], (box, size)
-    assert 0 <= box["x"] and box["x"] + box["width"] <= size["width"], (box, size)
+    """The message box lies wholly inside the window, with the page not scrolled, once the layout has
+    settled (the page sizes the conversation after whatever shows above it, such as a banner that
+    arrives with the first server answer, so a single look could catch the moment before)."""
+    selector = f"#tab-{tab_id} .chat-input"
+    try:
+        page.wait_for_function(_SETTLED_IN_VIEW, arg=selector, polling="raf", timeout=30_000)
+    except PlaywrightTimeoutError:
+        box = page.locator(selector).first.bounding_box()
+        raise AssertionError(f"the message box never settled inside the window: {box}, {page.viewport_size}, "
+                             f"scrolled {page.evaluate('window.scrollY')}") from None
 
 
 def type_and_send(page: Page, tab_id: str, text: str) -> None:
