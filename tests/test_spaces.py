@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -312,6 +313,29 @@ async def test_stop_cancels_the_remote_job(logs):
     with pytest.raises(asyncio.CancelledError):
         await task
     await _until(lambda: "/bot_response" in logs["phi4"].cancelled)
+
+
+async def test_stop_while_the_job_is_being_submitted_still_stops_it(logs):
+    """Stop can come while the job is still being handed to gradio_client (in a thread, which cannot
+    be interrupted): the job then starts anyway, and must be stopped on the Space once it has."""
+    provider, visitor = FluxSchnellProvider(), Visitor("a")
+    session = await provider.space.session(visitor, provider.space.deadline())
+    request = ImageRequest("hang", "FLUX.1-schnell", width=256, height=256, seed=1)
+    with session.jobs._lock:  # submitting waits here (as it does while another job is being cancelled)
+        task = asyncio.create_task(provider.generate_image(request, visitor))
+        await _until(_submitting)  # the thread handing the job over waits for the lock
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    await _until(lambda: logs["schnell"].of("/infer"))  # the job started once the lock was free...
+    await _until(lambda: "/infer" in logs["schnell"].cancelled)  # ...and was stopped on the Space
+    await _until(lambda: not session.jobs._running)
+
+
+def _submitting() -> bool:
+    """True while some thread is inside `SpaceJobs.submit`."""
+    return any(frame.f_code.co_name == "submit" and frame.f_code.co_filename.endswith(os.path.join("spaces", "space.py"))
+               for frame in sys._current_frames().values())
 
 
 async def test_closing_the_stream_cancels_the_remote_job(logs):

@@ -71,6 +71,8 @@ _POLL_SECONDS = 0.05
 _QUOTA_RE = re.compile(r"GPU quota|ZeroGPU|exceeded your .*quota", re.IGNORECASE)
 _RETRY_RE = re.compile(r"(?:try again|retry) in (?:(\d+):)?(\d+):(\d+)", re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]+>")
+#: Longest wait, in seconds, for a job being stopped to be taken by the Space (so it can be stopped there).
+JOIN_WAIT_SECONDS = 10.0
 #: Longest unit or description of a Space's progress that is kept.
 MAX_PROGRESS_LABEL = 80
 
@@ -376,7 +378,8 @@ class SpaceJobs:
             self._forget(api_name)
 
     def stop(self, api_name: str, job: Any, client: Client) -> None:
-        """Stop a job the caller gave up on (blocking: may POST `/cancel`)."""
+        """Stop a job the caller gave up on (blocking: may wait for the Space to take it, and POST `/cancel`)."""
+        _wait_until_joined(job)
         with self._lock:
             self._forget(api_name)
             alone = not self._running.get(api_name)
@@ -392,6 +395,19 @@ class SpaceJobs:
             self._running[api_name] = left
         else:
             self._running.pop(api_name, None)
+
+
+def _wait_until_joined(job: Any, timeout: float = JOIN_WAIT_SECONDS) -> None:
+    """Wait (bounded) until the Space has given `job` its event id.
+
+    A job stopped earlier, say the moment it was submitted, would only be dropped by the Client:
+    `/cancel` then finds nothing to stop, and the job still runs on the Space once it joins.
+    """
+    communicator = getattr(job, "communicator", None)
+    deadline = time.monotonic() + timeout
+    while (communicator is not None and communicator.event_id is None and not job.done()
+           and time.monotonic() < deadline):
+        time.sleep(_POLL_SECONDS)
 
 
 def _release_locally(job: Any, client: Client) -> None:
@@ -540,7 +556,12 @@ class Space:
             # request's x-ip-token into the shared Client's own headers, where it outlives the call.
             submit = functools.partial(session.client.submit, *args, api_name=api_name, headers=headers,
                                        **(kwargs or {}))
-            job = await asyncio.to_thread(contextvars.Context().run, session.jobs.submit, api_name, submit)
+            submitting = loop.run_in_executor(None, contextvars.Context().run, session.jobs.submit, api_name, submit)
+            job = await asyncio.shield(submitting)
+        except asyncio.CancelledError:
+            # Stopped while the job was being submitted: it still starts, so stop it once it has.
+            submitting.add_done_callback(lambda done: _stop_submitted(session, api_name, done))
+            raise
         except Exception as exc:
             raise self._failure(exc, session, visitor) from exc
         finished = asyncio.Event()
@@ -580,10 +601,7 @@ class Space:
             # comparison with what was yielded can be trusted.
             yield result
         finally:
-            if job.done():
-                session.jobs.finished(api_name)
-            else:
-                _cancel_in_background(session, api_name, job)
+            _let_go(session, api_name, job)
 
     async def read_file(self, session: SpaceSession, value: Any, *, deadline: float, kind: str = "file",
                         decode: Callable[[bytes], T] | None = None) -> T | bytes:
@@ -663,6 +681,20 @@ class SpaceProvider(Provider):
             self.reached()
         else:
             self.unreachable(reason)
+
+
+def _let_go(session: SpaceSession, api_name: str, job: Any) -> None:
+    """The caller is done with `job`: count it as finished, or stop it when it still runs."""
+    if job.done():
+        session.jobs.finished(api_name)
+    else:
+        _cancel_in_background(session, api_name, job)
+
+
+def _stop_submitted(session: SpaceSession, api_name: str, submitting: asyncio.Future) -> None:
+    """Let go of a job whose submission outlived its caller (nothing to do if it never started)."""
+    if not submitting.cancelled() and submitting.exception() is None:
+        _let_go(session, api_name, submitting.result())
 
 
 def _cancel_in_background(session: SpaceSession, api_name: str, job: Any) -> None:
