@@ -334,7 +334,8 @@ async def test_stop_while_the_job_is_being_submitted_still_stops_it(logs):
 
 def _submitting() -> bool:
     """True while some thread is inside `SpaceJobs.submit`."""
-    return any(frame.f_code.co_name == "submit" and frame.f_code.co_filename.endswith(os.path.join("spaces", "space.py"))
+    where = os.path.join("spaces", "space.py")
+    return any(frame.f_code.co_name == "submit" and frame.f_code.co_filename.endswith(where)
                for frame in sys._current_frames().values())
 
 
