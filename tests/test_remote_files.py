@@ -19,6 +19,7 @@ from mcp.types import ImageContent
 from PIL import Image
 
 from providers import Registry
+from providers.messages import LINKED_FILE_MESSAGE
 from tests.support.fake_provider import FakeProvider
 from tests.support.mcp_client import call, text_of
 from tests.support.network_audit import network_activity
@@ -27,7 +28,7 @@ from tests.support.servers import launch_blocks
 from ui.app import build_demo
 from ui.config import AppSettings
 from ui.mcp import MCP_PATH
-from ui.remote_files import REMOTE_FILE_MESSAGE, is_link
+from ui.remote_files import is_link
 
 HOST = "files.example.invalid"
 LINK = f"https://{HOST}/cat.png"
@@ -83,7 +84,7 @@ def test_a_linked_file_is_refused_with_a_clear_message_and_never_looked_up(app, 
     }[where]
     with network_activity() as activity:
         event, message = rest_call(app, api_name, json.dumps(data))
-    assert event == "error" and REMOTE_FILE_MESSAGE in message, (event, message)
+    assert event == "error" and LINKED_FILE_MESSAGE in message, (event, message)
     assert not [name for name in activity.lookups if HOST in name.lower()], activity.lookups
 
 

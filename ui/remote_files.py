@@ -30,7 +30,6 @@ from providers.messages import LINKED_FILE_MESSAGE
 
 logger = logging.getLogger(__name__)
 
-REMOTE_FILE_MESSAGE = LINKED_FILE_MESSAGE
 #: Gradio's file routes (`/file=<x>`, and the older `/file/<x>`) naming a URL (the path as the server
 #: sees it, already percent-decoded).
 _REMOTE_FILE_ROUTE = re.compile(r"/file[=/]\s*https?:", re.IGNORECASE)
@@ -42,18 +41,21 @@ def is_link(value: str | Path | None) -> bool:
     return isinstance(value, str) and _URL.match(value) is not None
 
 
+def _refuse_link(url_or_file_path: str | Path | None) -> None:
+    if is_link(url_or_file_path):
+        raise gr.Error(LINKED_FILE_MESSAGE, print_exception=False)
+
+
 def _guarded(move: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def move_unless_link(url_or_file_path: str | Path | None) -> Any:
-        if is_link(url_or_file_path):
-            raise gr.Error(REMOTE_FILE_MESSAGE, print_exception=False)
+        _refuse_link(url_or_file_path)
         return move(url_or_file_path)
     return move_unless_link
 
 
 def _guarded_async(move: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
     async def move_unless_link(url_or_file_path: str | Path | None) -> Any:
-        if is_link(url_or_file_path):
-            raise gr.Error(REMOTE_FILE_MESSAGE, print_exception=False)
+        _refuse_link(url_or_file_path)
         return await move(url_or_file_path)
     return move_unless_link
 
