@@ -32,7 +32,7 @@ from providers import Capability, InputError, Registry, Visitor
 from providers.settings import ArenaSettings
 
 from .leaderboard import BATTLE_TTL, INITIAL_ELO, Standing, VoteLedger, leaderboard
-from .limits import VisitorLimitError
+from .limits import VisitorLimitError, wait_text
 from .status import provider_state
 from .votes import ALREADY_VOTED, OUTCOMES, BattleAlreadyVoted, Contender, Vote, check_outcome, read_votes_file
 from .votes_db import default_database_url
@@ -159,7 +159,7 @@ class HourlyLimit:
             if len(times) >= self.per_hour:
                 wait = max(1, math.ceil(times[0] + self.window - now))
                 raise VisitorLimitError(f"Too many {self.what}: {self.per_hour} an hour at most. "
-                                        f"Try again in {_duration(wait)}.", retry_after=wait)
+                                        f"Try again in {wait_text(wait)}.", retry_after=wait)
             times.append(now)
             self._taken += 1
             if self._taken % 256 == 0:
@@ -180,10 +180,6 @@ class HourlyLimit:
         idle = [key for key, times in self._times.items() if not times or times[-1] <= now - self.window]
         for key in idle:
             del self._times[key]
-
-
-def _duration(seconds: int) -> str:
-    return f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
 
 
 def visitor_limit_key(visitor: Visitor | None) -> str:

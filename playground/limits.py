@@ -100,3 +100,98 @@ class FairUse:
                 if usage.running <= 0 and (not usage.started or usage.started[-1] <= now - self.window)]
         for key in idle:
             del self._usage[key]
+
+
+def wait_text(seconds: int) -> str:
+    """A wait as a person reads it: "40 s", "12 min"."""
+    return f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
+
+
+def megabytes(count: int) -> str:
+    """Bytes as a person reads them: "250 MB", "0.5 MB"."""
+    return f"{count / 1_000_000:.3g} MB"
+
+
+class ByteBudget:
+    """At most `limit` bytes per visitor key in any sliding `window` (0 = unlimited); thread-safe.
+
+    `take` charges a request before it is read, or raises VisitorLimitError at once (saying when
+    enough of the budget is free again); `charge` adds to what was taken without a check (costs only
+    known once the request has been read). Memory is bounded as long as each charge has a floor (a key
+    keeps one entry per charge in the window), and keys with nothing in the window are forgotten.
+    """
+
+    def __init__(self, limit: int, what: str, *, window: float = 3600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.what = what
+        self.window = window
+        self._clock = clock
+        self._spent: dict[str, deque[tuple[float, int]]] = {}
+        self._totals: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._taken = 0
+
+    def take(self, key: str, amount: int) -> None:
+        """Charge `amount` bytes to `key`, or raise VisitorLimitError when that would go over the limit."""
+        if not self.limit:
+            return
+        if amount > self.limit:
+            raise VisitorLimitError(f"Too large: {self.what} may be {megabytes(self.limit)} an hour at most in all. "
+                                    "Send fewer or smaller files at once.")
+        now = self._clock()
+        with self._lock:
+            spent = self._expire(key, now)
+            over = self._totals.get(key, 0) + amount - self.limit
+            if over > 0:
+                wait = max(1, math.ceil(self._freed_by(spent, over) + self.window - now))
+                raise VisitorLimitError(f"Too much uploaded: {self.what} may be {megabytes(self.limit)} an "
+                                        f"hour at most. Try again in {wait_text(wait)}.", retry_after=wait)
+            self._add(key, spent, now, amount)
+            self._taken += 1
+            if self._taken % 256 == 0:
+                self._forget_idle(now)
+
+    def charge(self, key: str, amount: int) -> None:
+        """Add `amount` bytes to what `key` has spent, unchecked (it was already used)."""
+        if not self.limit or amount <= 0:
+            return
+        now = self._clock()
+        with self._lock:
+            self._add(key, self._expire(key, now), now, amount)
+
+    def spent(self, key: str) -> int:
+        """Bytes `key` spent in the current window."""
+        with self._lock:
+            self._expire(key, self._clock())
+            return self._totals.get(key, 0)
+
+    def __len__(self) -> int:
+        """Visitor keys currently tracked."""
+        return len(self._spent)
+
+    def _expire(self, key: str, now: float) -> deque[tuple[float, int]]:
+        spent = self._spent.setdefault(key, deque())
+        while spent and spent[0][0] <= now - self.window:
+            _, amount = spent.popleft()
+            self._totals[key] -= amount
+        return spent
+
+    def _add(self, key: str, spent: deque[tuple[float, int]], now: float, amount: int) -> None:
+        spent.append((now, amount))
+        self._totals[key] = self._totals.get(key, 0) + amount
+
+    @staticmethod
+    def _freed_by(spent: deque[tuple[float, int]], needed: int) -> float:
+        """When (in clock time, before the window is added) at least `needed` bytes have expired."""
+        freed = 0
+        for when, amount in spent:
+            freed += amount
+            if freed >= needed:
+                return when
+        return spent[-1][0] if spent else 0.0
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [key for key, spent in self._spent.items() if not spent or spent[-1][0] <= now - self.window]:
+            del self._spent[key]
+            self._totals.pop(key, None)

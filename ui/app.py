@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
+from playground.limits import ByteBudget
 from providers import Registry, build_registry
 
 from . import layout
@@ -25,6 +26,7 @@ from .remote_files import RemoteFileRoutes, refuse_remote_files
 from .session_state import install as install_lazy_sessions
 from .settings_tab import SettingsTab, build_settings_tab
 from .text_tab import build_text_tab
+from .upload_limit import UploadBudget
 from .vision_tab import build_vision_tab
 
 INTRO = (
@@ -107,6 +109,7 @@ COPY_LINK_JS = """async (query) => {
 def app_kwargs(settings: AppSettings) -> dict[str, Any]:
     """`launch(app_kwargs=…)` for the playground: its own middleware (a fresh dict for each launch)."""
     return {"middleware": [Middleware(RequestBodyLimit, max_bytes=settings.max_request_bytes),
+                           Middleware(UploadBudget, budget=ByteBudget(settings.visitor_upload_bytes, "uploads")),
                            Middleware(RemoteFileRoutes)]}
 
 
