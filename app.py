@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         js=JS,
         footer_links=FOOTER_LINKS,
         mcp_server=settings.mcp_server,  # the public API as MCP tools at /gradio_api/mcp/
-        app_kwargs=app_kwargs(settings),  # request size bound, no fetch-a-URL file route (ui/app.py)
+        app_kwargs=app_kwargs(demo.playground),  # request size and upload bounds, no fetch-a-URL file route
     )
 
 

@@ -112,6 +112,11 @@ def megabytes(count: int) -> str:
     return f"{count / 1_000_000:.3g} MB"
 
 
+#: Bytes each stored file costs on top of its size (its disk entry and the app's record of it), so
+#: that many tiny files count too.
+FILE_CHARGE = 64 * 1024
+
+
 class ByteBudget:
     """At most `limit` bytes per visitor key in any sliding `window` (0 = unlimited); thread-safe.
 
@@ -137,7 +142,7 @@ class ByteBudget:
         if not self.limit:
             return
         if amount > self.limit:
-            raise VisitorLimitError(f"Too large: {self.what} may be {megabytes(self.limit)} an hour at most in all. "
+            raise VisitorLimitError(f"Too large: {self.what} may total {megabytes(self.limit)} an hour at most. "
                                     "Send fewer or smaller files at once.")
         now = self._clock()
         with self._lock:
@@ -145,7 +150,7 @@ class ByteBudget:
             over = self._totals.get(key, 0) + amount - self.limit
             if over > 0:
                 wait = max(1, math.ceil(self._freed_by(spent, over) + self.window - now))
-                raise VisitorLimitError(f"Too much uploaded: {self.what} may be {megabytes(self.limit)} an "
+                raise VisitorLimitError(f"Too many files: {self.what} may total {megabytes(self.limit)} an "
                                         f"hour at most. Try again in {wait_text(wait)}.", retry_after=wait)
             self._add(key, spent, now, amount)
             self._taken += 1

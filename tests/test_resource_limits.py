@@ -166,7 +166,7 @@ def test_exports_and_saved_images_are_files_gradio_cleans_up():
 
     def in_an_event():
         LocalContext.blocks.set(demo)
-        return _export(history, "md")["value"], save_image_bytes(secrets.token_bytes(64))
+        return _export(demo.playground, history, "md", None)["value"], save_image_bytes(secrets.token_bytes(64))
 
     exported, image = contextvars.copy_context().run(in_an_event)
     assert Path(exported).name == time.strftime("hello-%Y-%m-%d.md")  # named after its first prompt
@@ -184,7 +184,8 @@ def test_emptied_export_folders_are_removed_and_reused_images_touched(tmp_path):
     os.utime(emptied, (old, old))
     fresh = playground_folder() / "exports" / "conversation-fresh"
     fresh.mkdir(exist_ok=True)
-    _export([{"role": "user", "content": "hello"}], "json")
+    demo = build_demo(Registry([FakeProvider()]), AppSettings.from_env())
+    _export(demo.playground, [{"role": "user", "content": "hello"}], "json", None)
     assert not emptied.exists() and fresh.exists()  # a just-made folder may be about to be filled
     data = secrets.token_bytes(64)
     path = Path(save_image_bytes(data))

@@ -100,9 +100,11 @@ def test_exported_files_are_named_after_the_title_and_date():
 
 def test_export_writes_a_named_file():
     from ui.chat import _export
+    from ui.context import AppContext
 
+    ctx = AppContext(Registry([]), AppSettings.from_env())
     history = [_page("user", "Tell me a joke"), _page("assistant", "No."), _page("assistant", "", "P · m")]
-    path = Path(_export(history, "json")["value"])
+    path = Path(_export(ctx, history, "json", None)["value"])
     assert re.fullmatch(r"tell-me-a-joke-\d{4}-\d{2}-\d{2}\.json", path.name)
     assert [m["role"] for m in json.loads(path.read_text())["messages"]] == ["user", "assistant"]
 

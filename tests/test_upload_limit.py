@@ -1,5 +1,6 @@
-"""Each visitor may upload PLAYGROUND_VISITOR_UPLOAD_BYTES an hour; beyond it an upload is refused
-before it is read and nothing is stored (ui/upload_limit.py, playground.limits.ByteBudget)."""
+"""Each visitor may have PLAYGROUND_VISITOR_FILE_BYTES of files stored an hour (uploads and exported
+conversations); beyond it an upload is refused before it is read, an export before it is written, and
+nothing is stored (ui/upload_limit.py, ui/chat.py, playground.limits.ByteBudget)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import httpx
 import pytest
 from gradio.utils import get_upload_folder
 
-from playground.limits import ByteBudget, VisitorLimitError
+from playground.limits import FILE_CHARGE, ByteBudget, VisitorLimitError
 from providers import Registry
 from tests.support.fake_provider import FakeProvider
 from tests.support.servers import launch_blocks
 from ui.app import build_demo
+from ui.chat import _export
 from ui.config import AppSettings
-from ui.upload_limit import FILE_CHARGE, PartCounter
+from ui.upload_limit import PartCounter
 
 BUDGET = 1_000_000
 
@@ -50,7 +52,7 @@ def test_budget_refuses_what_would_go_over_and_says_when_it_frees_up():
 
 def test_budget_tells_a_request_larger_than_the_whole_budget_apart():
     budget = ByteBudget(100, "uploads", clock=Clock())
-    with pytest.raises(VisitorLimitError, match="at most in all") as refused:
+    with pytest.raises(VisitorLimitError, match="may total .* an hour at most. Send fewer") as refused:
         budget.take("a", 101)
     assert refused.value.retry_after is None  # waiting would not help
 
@@ -88,9 +90,14 @@ def test_parts_are_counted_across_any_chunking(files):
 
 
 @pytest.fixture(scope="module")
-def app():
-    settings = dataclasses.replace(AppSettings.from_env(), visitor_upload_bytes=BUDGET)
-    with launch_blocks(build_demo(Registry([FakeProvider()]), settings)) as url:
+def demo():
+    settings = dataclasses.replace(AppSettings.from_env(), visitor_file_bytes=BUDGET)
+    return build_demo(Registry([FakeProvider()]), settings)
+
+
+@pytest.fixture(scope="module")
+def app(demo):
+    with launch_blocks(demo) as url:
         yield url
 
 
@@ -116,7 +123,8 @@ def test_uploads_beyond_the_hourly_budget_are_refused_and_never_stored(app):
         refused_name = f"{uuid.uuid4().hex}.bin"
         refused = upload(http, (refused_name, os.urandom(300_000)))  # 2 × (300 KB + 64 KB) spent of 1 MB
     assert refused.status_code == 429
-    assert "uploads may be 1 MB an hour at most. Try again in 60 min." in refused.text
+    assert refused.text == ("Too many files: the files you upload or export may total 1 MB an hour at most. "
+                            "Try again in 60 min.")
     assert 3500 < int(refused.headers["retry-after"]) <= 3600
     assert not stored(refused_name)
     with visitor(app, "198.51.100.11") as elsewhere:  # another visitor is not held back
@@ -128,7 +136,7 @@ def test_an_upload_larger_than_the_whole_budget_is_refused_at_once(app):
     with visitor(app, "203.0.113.12") as http:
         refused = upload(http, (name, os.urandom(BUDGET + 1)))
         assert refused.status_code == 413
-        assert "at most in all. Send fewer or smaller files at once." in refused.text
+        assert "may total 1 MB an hour at most. Send fewer or smaller files at once." in refused.text
         assert not stored(name)
         assert upload(http, ("small.bin", b"ok")).status_code == 200  # the refusal cost nothing
 
@@ -148,3 +156,15 @@ def test_an_upload_without_a_length_is_refused(app):
                             headers={"content-type": "multipart/form-data; boundary=x"})
     assert refused.status_code == 411
     assert "Content-Length" in refused.text
+
+
+def test_exports_share_the_budget_with_uploads(demo, app):
+    """From this machine (no forwarded address), exports and uploads are charged to one key."""
+    history = [{"role": "user", "content": "x" * 500_000}, {"role": "assistant", "content": "ok"}]
+    exported = _export(demo.playground, history, "md", None)
+    assert Path(exported["value"]).stat().st_size > 500_000
+    with pytest.warns(UserWarning, match="Too many files: the files you upload or export may total 1 MB"):
+        refused = _export(demo.playground, history, "json", None)  # 2 × (500 KB + 64 KB) would pass 1 MB
+    assert refused["value"] is None and refused["visible"] is False
+    with httpx.Client(base_url=app, timeout=60) as http:
+        assert upload(http, ("photo.png", os.urandom(500_000))).status_code == 429  # 564 KB spent by the export

@@ -7,7 +7,6 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
-from playground.limits import ByteBudget
 from providers import Registry, build_registry
 
 from . import layout
@@ -106,10 +105,11 @@ COPY_LINK_JS = """async (query) => {
 }"""
 
 
-def app_kwargs(settings: AppSettings) -> dict[str, Any]:
-    """`launch(app_kwargs=…)` for the playground: its own middleware (a fresh dict for each launch)."""
-    return {"middleware": [Middleware(RequestBodyLimit, max_bytes=settings.max_request_bytes),
-                           Middleware(UploadBudget, budget=ByteBudget(settings.visitor_upload_bytes, "uploads")),
+def app_kwargs(ctx: AppContext) -> dict[str, Any]:
+    """`launch(app_kwargs=…)` for the playground built with `ctx` (`demo.playground`): its own middleware
+    (a fresh dict for each launch)."""
+    return {"middleware": [Middleware(RequestBodyLimit, max_bytes=ctx.settings.max_request_bytes),
+                           Middleware(UploadBudget, budget=ctx.stored_files),
                            Middleware(RemoteFileRoutes)]}
 
 

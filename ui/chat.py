@@ -12,6 +12,7 @@ from typing import Any
 
 import gradio as gr
 
+from playground.limits import FILE_CHARGE, VisitorLimitError
 from playground.service import Turn, describe_error
 from providers import Capability, ImageOutput, Message, PlaygroundError
 
@@ -19,6 +20,7 @@ from . import layout, memory
 from .context import AppContext
 from .export import conversation_title, export_filename, to_json, to_markdown
 from .frames import frames
+from .identity import file_owner
 from .images import playground_folder, save_image_bytes, track_in_cache
 from .inert import html_text, markdown_link, markdown_text, neutralise_continuation, neutralise_markdown
 
@@ -89,9 +91,9 @@ def build_chat(ctx: AppContext, respond: Callable, *, conversation: str,
         _restore_choices_on_pick(chat, remembers)
     if side is not None:
         with side:
-            _export_row(chat.chatbot)
+            _export_row(ctx, chat.chatbot)
     else:
-        _export_row(chat.chatbot)
+        _export_row(ctx, chat.chatbot)
 
     def forget(request: gr.Request) -> None:
         ctx.forget_conversations(request, [conversation])
@@ -135,24 +137,37 @@ def _restore_choices_on_pick(chat: gr.ChatInterface, remembers: memory.Conversat
                                     show_progress="hidden")
 
 
-def _export_row(chatbot: gr.Chatbot) -> None:
+def _export_row(ctx: AppContext, chatbot: gr.Chatbot) -> None:
     with gr.Accordion("Export this conversation", open=False):
         with gr.Row():
             as_markdown = gr.Button("Export as Markdown", size="sm")
             as_json = gr.Button("Export as JSON", size="sm")
         exported = gr.File(label="Exported conversation", interactive=False, visible=False)
-    as_markdown.click(lambda h: _export(h, "md"), chatbot, exported, api_visibility="private", queue=False)
-    as_json.click(lambda h: _export(h, "json"), chatbot, exported, api_visibility="private", queue=False)
+
+    def export_markdown(history: list[Any] | None, request: gr.Request) -> dict:
+        return _export(ctx, history, "md", request)
+
+    def export_json(history: list[Any] | None, request: gr.Request) -> dict:
+        return _export(ctx, history, "json", request)
+
+    as_markdown.click(export_markdown, chatbot, exported, api_visibility="private", queue=False)
+    as_json.click(export_json, chatbot, exported, api_visibility="private", queue=False)
 
 
-def _export(history: list[Any] | None, kind: str) -> dict:
+def _export(ctx: AppContext, history: list[Any] | None, kind: str, request: gr.Request | None) -> dict:
+    """Write the conversation as a file for download, charged to the visitor's file budget."""
     if not history:
         gr.Warning("There is nothing to export yet: the conversation is empty.")
         return gr.update(value=None, visible=False)
     title = conversation_title(history)
-    text = (to_markdown if kind == "md" else to_json)(history, title, error_mark=ERROR_MARK)
+    data = (to_markdown if kind == "md" else to_json)(history, title, error_mark=ERROR_MARK).encode("utf-8")
+    try:
+        ctx.stored_files.take(file_owner(request), len(data) + FILE_CHARGE)
+    except VisitorLimitError as error:
+        gr.Warning(str(error))
+        return gr.update(value=None, visible=False)
     path = Path(tempfile.mkdtemp(prefix="conversation-", dir=_exports_folder())) / export_filename(title, kind)
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(data)
     track_in_cache(path)
     return gr.update(value=str(path), visible=True)
 

@@ -46,8 +46,9 @@ class AppSettings:
     #: Largest file one upload may be; Gradio refuses a bigger one while receiving it (HTTP 413),
     #: before it is stored. Defaults to IMAGE_MAX_FILE_BYTES (25 MB).
     max_upload_bytes: int = 25_000_000
-    #: Bytes one visitor may upload per hour (each file counts 64 KB more); 0 = unlimited.
-    visitor_upload_bytes: int = 250_000_000
+    #: Bytes of files one visitor may have the server store per hour (uploads and exported
+    #: conversations; each file counts 64 KB more); 0 = unlimited.
+    visitor_file_bytes: int = 250_000_000
     #: Seconds after which uploads, generated images and exports are deleted (Gradio's
     #: `delete_cache`, swept hourly or every max-age if shorter); 0 keeps them until the app stops.
     cache_max_age: int = 86_400
@@ -85,7 +86,7 @@ class AppSettings:
             max_request_bytes=env_int("PLAYGROUND_MAX_REQUEST_BYTES", 32_000_000, minimum=0),
             max_upload_bytes=env_int("PLAYGROUND_MAX_UPLOAD_BYTES",
                                      env_int("IMAGE_MAX_FILE_BYTES", 25_000_000, minimum=100_000), minimum=100_000),
-            visitor_upload_bytes=env_int("PLAYGROUND_VISITOR_UPLOAD_BYTES", 250_000_000, minimum=0),
+            visitor_file_bytes=env_int("PLAYGROUND_VISITOR_FILE_BYTES", 250_000_000, minimum=0),
             cache_max_age=env_int("PLAYGROUND_CACHE_MAX_AGE", 86_400, minimum=0),
             status_check_interval=env_float("PLAYGROUND_STATUS_CHECK_INTERVAL", 30.0, minimum=0.0),
             status_check_timeout=env_float("PLAYGROUND_STATUS_CHECK_TIMEOUT", 20.0, minimum=1.0),

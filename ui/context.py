@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from playground.limits import FairUse
+from playground.limits import ByteBudget, FairUse
 from playground.service import Playground, RequestLimits, describe_error
 from playground.status import StatusChecks
 from providers import PlaygroundError, Registry, Visitor, VisitorStore
@@ -49,6 +49,8 @@ class AppContext:
         self._swept_loop: asyncio.AbstractEventLoop | None = None
         self.pacer = FramePacer(settings.frame_interval, max_interval=settings.frame_interval_max)
         self.credentials = registry.credentials()
+        #: What each visitor's files (uploads, exports) may take on the server's disk per hour.
+        self.stored_files = ByteBudget(settings.visitor_file_bytes, "the files you upload or export")
         self.status_checks = StatusChecks(registry.all(), timeout=settings.status_check_timeout,
                                           min_interval=settings.status_check_interval)
 

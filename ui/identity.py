@@ -19,6 +19,9 @@ from typing import Any
 
 from providers.config import is_public_space
 
+#: The key `file_owner` gives requests from this machine itself.
+THIS_MACHINE = "this-machine"
+
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     value = value.strip().strip('"')
@@ -46,6 +49,18 @@ def visitor_key(request: Any, session: str) -> str:
     username = getattr(request, "username", None)
     if username:
         return f"user:{username}"
+    return address_key(request, session)
+
+
+def file_owner(request: Any) -> str:
+    """Whom the files a request stores (uploads, exports) are charged to: its client's address, which
+    the upload route can tell without a Gradio session; requests from this machine share one key."""
+    return address_key(request, THIS_MACHINE)
+
+
+def address_key(request: Any, session: str) -> str:
+    """Steps 2 and 3 of the module docstring: the client's address, else `session` (what the server
+    can tell before any sign-in is read, e.g. on Gradio's upload route)."""
     headers = getattr(request, "headers", None) or {}
     if is_public_space():
         forwarded = forwarded_client(headers.get("x-forwarded-for"))

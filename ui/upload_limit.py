@@ -2,8 +2,8 @@
 
 Gradio bounds each uploaded file (`max_file_size`) but not how many a caller sends: one request may
 carry 1,000 files, and nothing limits the requests, while every file stays on disk until
-`PLAYGROUND_CACHE_MAX_AGE` has passed. `UploadBudget` gives each visitor
-`PLAYGROUND_VISITOR_UPLOAD_BYTES` an hour on Gradio's upload route:
+`PLAYGROUND_CACHE_MAX_AGE` has passed. `UploadBudget` charges Gradio's upload route to the visitor's
+`PLAYGROUND_VISITOR_FILE_BYTES` an hour (the budget exported conversations are charged to too):
 
 - an upload's whole body is charged, from its Content-Length, before any of it is read; over the
   budget it is refused at once (HTTP 429 with Retry-After; 413 when it is larger than the whole
@@ -12,8 +12,8 @@ carry 1,000 files, and nothing limits the requests, while every file stays on di
 - each file in it is charged `FILE_CHARGE` more (counted while the body streams through), so many
   tiny files cost disk entries and memory in proportion too.
 
-A visitor is told apart as for the other fair-use limits (`ui/identity.py`), by address; requests
-from this machine itself share one budget.
+A visitor is told apart by address (`ui/identity.file_owner`: the sign-in is not read on this route);
+requests from this machine itself share one budget.
 """
 
 from __future__ import annotations
@@ -25,18 +25,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from playground.limits import ByteBudget, VisitorLimitError
+from playground.limits import FILE_CHARGE, ByteBudget, VisitorLimitError
 
-from .identity import visitor_key
+from .identity import file_owner
 
 logger = logging.getLogger(__name__)
 
 #: Gradio's upload route (`/gradio_api/upload`, also under a mount path).
 UPLOAD_ROUTE = re.compile(r"/upload/?$")
-#: Bytes each uploaded file costs on top of its size (its disk entry and the app's record of it).
-FILE_CHARGE = 64 * 1024
-#: The visitor key for requests from this machine, which carry no Gradio session on this route.
-LOCAL_VISITOR = "this-machine"
 
 
 class UploadBudget:
@@ -52,7 +48,7 @@ class UploadBudget:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        visitor = visitor_key(request, LOCAL_VISITOR)
+        visitor = file_owner(request)
         length = _content_length(request.headers.get("content-length"))
         if length is None:
             await _refuse(scope, receive, send, 411, "Send the upload with a Content-Length header.")

@@ -66,12 +66,12 @@ def launch_blocks(demo, *, max_file_size: int | None = None, mcp_server: bool = 
     from ui.config import AppSettings
 
     playground = getattr(demo, "playground", None)  # launched as app.py does; other apps as they are
-    settings = getattr(playground, "settings", None) or AppSettings.from_env()
+    settings = playground.settings if playground is not None else AppSettings.from_env()
     if max_file_size is None:
         max_file_size = settings.max_upload_bytes
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
                             quiet=True, max_file_size=max_file_size, mcp_server=mcp_server,
-                            app_kwargs=app_kwargs(settings) if playground is not None else None)
+                            app_kwargs=app_kwargs(playground) if playground is not None else None)
     try:
         yield url.rstrip("/") + "/"
     finally:
