@@ -38,6 +38,7 @@ from playground.limits import VisitorLimitError
 from playground.votes_db import SCHEMA_VERSION, VoteDatabase, default_database_url, normalise_url
 from providers import Capability, InputError, Provider, Registry, Visitor
 from providers.credentials import HF_TOKEN, HUGGINGCHAT_COOKIE
+from tests.support.clock import Clock
 from tests.support.fake_provider import FakeProvider
 from tests.support.postgres import find_binaries, fresh_database, postgres_server
 from tests.support.servers import ROOT, stop_process
@@ -94,16 +95,6 @@ def _all_votes(url: str) -> list[Vote]:
 def _settled(ledger: VoteLedger) -> list:
     ledger.sync()
     return ledger.standings()
-
-
-class Clock:
-    """A clock tests move by hand."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _battle(battle_id: str = "b1", a: Contender = A, b: Contender = B, started: float | None = None) -> Battle:

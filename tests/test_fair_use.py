@@ -16,6 +16,7 @@ from gradio_client.exceptions import AppError
 
 from playground.limits import FairUse, VisitorLimitError
 from providers import Registry
+from tests.support.clock import Clock
 from tests.support.fake_provider import FakeProvider
 from tests.support.servers import launch_blocks
 from ui.app import build_demo
@@ -28,14 +29,6 @@ QUICK = {**LONG, "messages": [{"role": "user", "content": "hi"}], "model": "echo
 
 
 # -- the mechanism -------------------------------------------------------------------------------
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_streams_at_once_are_bounded_per_visitor():
     limits = FairUse(max_streams=2, per_minute=0)
     with limits.admit("a"), limits.admit("a"):

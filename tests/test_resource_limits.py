@@ -29,6 +29,7 @@ from providers.huggingchat.provider import HuggingChatProvider
 from providers.huggingface.models import HubCatalog
 from providers.huggingface.provider import HuggingFaceProvider
 from tests.support import huggingchat_server
+from tests.support.clock import Clock
 from tests.support.fake_provider import FakeProvider
 from tests.support.hf_server import HfServer
 from tests.support.huggingchat_server import HuggingChatServer
@@ -288,14 +289,6 @@ async def test_a_huge_image_from_a_flux_space_is_refused_with_a_clear_message(tm
 
 
 # -- memory: caches are bounded, failures leave only short negative entries --------------------------
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _fetcher(value, calls: list):
     async def fetch():
         calls.append(value)

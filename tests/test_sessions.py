@@ -18,11 +18,13 @@ from gradio_client import Client
 
 from providers import Capability, ChatRequest, Finish, Provider, Registry, TextDelta, Visitor, VisitorStore
 from tests.reliability.light_client import call, chat_data, http_client
+from tests.support.clock import Clock
 from tests.support.fake_provider import FakeProvider
 from tests.support.servers import ROOT, free_port
 from ui import session_state
 from ui.app import build_demo
 from ui.config import AppSettings
+from ui.context import AppContext
 
 GENEROUS = 30.0  # seconds: bounds for waiting on events, never a speed target
 
@@ -113,14 +115,6 @@ def test_a_different_gradio_is_left_alone(monkeypatch, caplog):
 
 
 # -- VisitorStore: idle expiry, a bound, holds ---------------------------------------------------
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _with_release_record(visitor: Visitor, record: list[str]) -> None:
     visitor.state["client"] = object()
     visitor.on_release(lambda: record.append(visitor.session_id))
@@ -325,6 +319,8 @@ def test_app_launch_takes_the_session_bound(monkeypatch):
     seen: dict = {}
 
     class StandIn:
+        playground = AppContext(Registry([]), AppSettings.from_env())  # what app_kwargs reads
+
         def launch(self, **kwargs) -> None:
             seen.update(kwargs)
 

@@ -15,6 +15,7 @@ from gradio.utils import get_upload_folder
 
 from playground.limits import FILE_CHARGE, ByteBudget, VisitorLimitError
 from providers import Registry
+from tests.support.clock import Clock
 from tests.support.fake_provider import FakeProvider
 from tests.support.servers import launch_blocks
 from ui.app import build_demo
@@ -23,14 +24,6 @@ from ui.config import AppSettings
 from ui.upload_limit import PartCounter
 
 BUDGET = 1_000_000
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_budget_refuses_what_would_go_over_and_says_when_it_frees_up():
