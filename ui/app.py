@@ -13,6 +13,7 @@ from . import layout
 from .api import build_api, build_compare_api
 from .banner import build_banner, wire_banner
 from .body_limit import RequestBodyLimit
+from .closed_routes import ClosedRoutes
 from .code_view import build_code_api
 from .compare_tab import build_compare_tab
 from .config import AppSettings
@@ -110,7 +111,8 @@ def app_kwargs(ctx: AppContext) -> dict[str, Any]:
     (a fresh dict for each launch)."""
     return {"middleware": [Middleware(RequestBodyLimit, max_bytes=ctx.settings.max_request_bytes),
                            Middleware(UploadBudget, budget=ctx.stored_files),
-                           Middleware(RemoteFileRoutes)]}
+                           Middleware(RemoteFileRoutes),
+                           Middleware(ClosedRoutes)]}
 
 
 def build_demo(registry: Registry | None = None, settings: AppSettings | None = None) -> gr.Blocks:
