@@ -82,19 +82,19 @@ class PartCounter:
         match = re.search(r'boundary="?([^";]+)"?', content_type)
         self._delimiter = b"\r\n--" + match.group(1).encode("latin-1") if match else b""
         self._tail = b"\r\n"  # the first delimiter opens the body, without the line break before it
-        self.count = 0
+        self._delimiters = 0
 
     def feed(self, chunk: bytes) -> None:
         if not self._delimiter or not chunk:
             return
         data = self._tail + chunk
-        self.count += data.count(self._delimiter)
+        self._delimiters += data.count(self._delimiter)
         self._tail = data[-(len(self._delimiter) - 1):]
 
     @property
     def parts(self) -> int:
         """Parts seen: every delimiter but the closing one."""
-        return max(0, self.count - 1)
+        return max(0, self._delimiters - 1)
 
 
 def _content_length(value: str | None) -> int | None:
