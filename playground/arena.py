@@ -32,7 +32,7 @@ from providers import Capability, InputError, Registry, Visitor
 from providers.settings import ArenaSettings
 
 from .leaderboard import BATTLE_TTL, INITIAL_ELO, Standing, VoteLedger, leaderboard
-from .limits import VisitorLimitError, wait_text
+from .limits import VisitorLimitError, visitor_limit_key, wait_text
 from .status import provider_state
 from .votes import ALREADY_VOTED, OUTCOMES, BattleAlreadyVoted, Contender, Vote, check_outcome, read_votes_file
 from .votes_db import default_database_url
@@ -180,13 +180,6 @@ class HourlyLimit:
         idle = [key for key, times in self._times.items() if not times or times[-1] <= now - self.window]
         for key in idle:
             del self._times[key]
-
-
-def visitor_limit_key(visitor: Visitor | None) -> str:
-    """Who limits count against: the app's per-request key, else the session."""
-    if visitor is None:
-        return ""
-    return visitor.limit_key or visitor.session_id
 
 
 class Arena:

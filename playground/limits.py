@@ -17,9 +17,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from providers import PlaygroundError
+from providers import PlaygroundError, Visitor
 
 WINDOW_SECONDS = 60.0
+
+
+def visitor_limit_key(visitor: Visitor | None) -> str:
+    """Who limits count against: the app's per-request key, else the session."""
+    if visitor is None:
+        return ""
+    return visitor.limit_key or visitor.session_id
 
 
 class VisitorLimitError(PlaygroundError):

@@ -35,7 +35,7 @@ from providers.errors import ProtocolError, internal_error
 from providers.events import Progress, ProgressSink, listening_for_progress
 from providers.streams import aclose_quietly
 
-from .limits import FairUse
+from .limits import FairUse, visitor_limit_key
 from .structured import check_offered
 
 logger = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ class Playground:
             conversation_id=conversation,
             response_format=response_format,
         )
-        with self.fair_use.admit(visitor.limit_key or visitor.session_id):
+        with self.fair_use.admit(visitor_limit_key(visitor)):
             async with aclosing(self._stream(provider, request, visitor)) as turns:  # Stop closes it at once
                 async for turn in turns:
                     yield turn
@@ -350,7 +350,7 @@ class Playground:
             width=width, height=height, steps=steps, guidance=guidance, seed=seed)
         started = time.perf_counter()
         try:
-            with self.fair_use.admit(visitor.limit_key or visitor.session_id), listening_for_progress(on_progress):
+            with self.fair_use.admit(visitor_limit_key(visitor)), listening_for_progress(on_progress):
                 result = await provider.generate_image(request, visitor)
         except PlaygroundError:
             raise

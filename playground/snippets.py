@@ -29,6 +29,7 @@ from providers.code import (
     PreviousOutput,
 )
 
+from .limits import visitor_limit_key
 from .service import Playground, sampling_params
 from .structured import check_offered, response_format
 
@@ -103,7 +104,7 @@ async def build_snippet(playground: Playground, tab: str, language: str, *, visi
     """
     if language not in LANGUAGES:
         raise InputError(f"Unknown language {language!r}: expected one of {', '.join(LANGUAGES)}.")
-    admitted = playground.fair_use.admit(visitor.limit_key or visitor.session_id) if visitor else nullcontext()
+    admitted = playground.fair_use.admit(visitor_limit_key(visitor)) if visitor else nullcontext()
     with admitted:
         code = await code_request(playground, tab, **request)
     return BUILDERS[code.target.client](code, language)
