@@ -33,7 +33,7 @@ class RequestBodyLimit:
         if scope["type"] != "http" or not self.max_bytes or scope.get("path", "").endswith(UPLOAD_SUFFIXES):
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared = content_length(scope)
         if declared is not None and declared > self.max_bytes:
             await self._refuse(scope, send)
             return
@@ -75,12 +75,14 @@ def _header(scope: Scope, wanted: bytes) -> bytes | None:
     return next((value for name, value in scope.get("headers", []) if name == wanted), None)
 
 
-def _content_length(scope: Scope) -> int | None:
+def content_length(scope: Scope) -> int | None:
+    """The request's declared body length (None: none given, or not a length)."""
     value = _header(scope, b"content-length")
     try:
-        return int(value) if value is not None else None
+        length = int(value) if value is not None else None
     except ValueError:
         return None
+    return length if length is not None and length >= 0 else None
 
 
 def _chunked(scope: Scope) -> bool:

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from playground.limits import FILE_CHARGE, ByteBudget, VisitorLimitError
 
+from .body_limit import content_length
 from .identity import file_owner
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class UploadBudget:
             return
         request = Request(scope)
         visitor = file_owner(request)
-        length = _content_length(request.headers.get("content-length"))
+        length = content_length(scope)
         if length is None:
             await _refuse(scope, receive, send, 411, "Send the upload with a Content-Length header.")
             return
@@ -95,14 +96,6 @@ class PartCounter:
     def parts(self) -> int:
         """Parts seen: every delimiter but the closing one."""
         return max(0, self._delimiters - 1)
-
-
-def _content_length(value: str | None) -> int | None:
-    try:
-        length = int(value) if value is not None else None
-    except ValueError:
-        return None
-    return length if length is not None and length >= 0 else None
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str,
